@@ -1,0 +1,66 @@
+/* backend.h - the interface every backend fills: one const struct of function pointers.
+ * A backend names channels by ID and slot, reports (ID, events) pairs into a sink, keeps no
+ * pointer into the core's tables, and never calls the application. */
+#ifndef RX_BACKEND_H
+#define RX_BACKEND_H
+
+#include "alloc.h"
+#include "channel_table.h"
+#include "reactor.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One readiness report. events: REACTOR_* bits. */
+typedef struct rx_event {
+    rx_id id;
+    unsigned events;
+} rx_event;
+
+/* Where poll reports. The core guarantees cap >= the number of channels registered; a backend
+ * reports each channel at most once per call. */
+typedef struct rx_sink {
+    rx_event *ev;
+    uint32_t n, cap;
+    int woken;   /* set when a wake-up was consumed */
+    uint64_t stale; /* reports the backend itself recognised as stale and dropped */
+} rx_sink;
+
+typedef struct rx_backend_ops {
+    const char *name;
+    /* Creates the backend's state in *be (allocated through alloc). 0, ENOMEM or ESYS. */
+    int (*init)(void **be, rx_alloc *alloc);
+    /* Frees everything; may wait (bounded) for the kernel to let go of memory it holds. */
+    void (*destroy)(void *be);
+    /* Makes room for capacity channels, so that add cannot fail for want of memory there. */
+    int (*reserve)(void *be, uint32_t capacity);
+    /* Starts watching s for events as channel id, stored at dense slot `slot` (the end).
+     * Checks the socket: REACTOR_EBADF for a closed or non-socket handle. */
+    int (*add)(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events);
+    /* Changes the requested events of the channel at slot. */
+    int (*modify)(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events);
+    /* Stops watching; mirrors the core's swap-remove: the record at `last` moves to `slot`.
+     * Cannot fail. */
+    void (*remove)(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s);
+    /* Waits up to timeout_ms (-1: forever) and reports. 0 or ESYS; EINTR is retried. */
+    int (*poll)(void *be, int timeout_ms, rx_sink *sink);
+    /* Wakes a blocked poll. Thread-safe. 0 or ESYS. */
+    int (*wakeup)(void *be);
+    /* Adds the backend's counters (stale completions, pending polls, pinned blocks). */
+    void (*stats)(const void *be, reactor_stats_t *out);
+} rx_backend_ops;
+
+#if defined(RX_HAVE_POLL) || !defined(_WIN32)
+extern const rx_backend_ops rx_poll_ops;
+#endif
+#if defined(__linux__)
+extern const rx_backend_ops rx_epoll_ops;
+#endif
+#if defined(_WIN32)
+extern const rx_backend_ops rx_afd_ops;
+#endif
+
+/* Creates a loop on a given backend: reactor_create() and the tests' simulated backends. */
+int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_backend_ops *ops);
+
+#endif

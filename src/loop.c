@@ -1,0 +1,350 @@
+/* loop.c - the loop: create and destroy, channels and timers through the public API, and one
+ * iteration (wait, collect, dispatch). Dispatch names channels by ID and re-looks each one up,
+ * so callbacks may add, modify and remove any channel at any time. */
+#include "backend.h"
+#include "channel_table.h"
+#include "platform.h"
+#include "timer_heap.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <string.h>
+
+struct reactor {
+    rx_alloc alloc;
+    rx_table table;
+    rx_timers timers;
+    const rx_backend_ops *ops;
+    void *be;
+    rx_sink ready; /* ev has capacity for every channel; grown with the table */
+    uint64_t now_ns;
+    reactor_wakeup_cb on_wakeup;
+    void *wakeup_arg;
+    atomic_int wake_pending;
+    int running;
+    int stop;
+    reactor_stats_t counts;
+};
+
+#define LOOP__VALID_EVENTS (REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HANGUP | REACTOR_ERROR)
+#define LOOP__MS 1000000u
+
+static const rx_backend_ops *loop__backend(int backend)
+{
+    if (backend == REACTOR_BACKEND_DEFAULT)
+        backend = RX_DEFAULT_BACKEND;
+    switch (backend) {
+#if defined(RX_HAVE_POLL)
+    case REACTOR_BACKEND_POLL:
+        return &rx_poll_ops;
+#endif
+#if defined(RX_HAVE_EPOLL) && defined(RX_BUILD_EPOLL)
+    case REACTOR_BACKEND_EPOLL:
+        return &rx_epoll_ops;
+#endif
+#if defined(RX_HAVE_AFD)
+    case REACTOR_BACKEND_AFD:
+        return &rx_afd_ops;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+int reactor_create(reactor_t **out, const reactor_options_t *opts)
+{
+    if (!out)
+        return REACTOR_EINVAL;
+    int backend = opts ? opts->backend : REACTOR_BACKEND_DEFAULT;
+    if (backend < REACTOR_BACKEND_DEFAULT || backend > REACTOR_BACKEND_AFD)
+        return REACTOR_EINVAL;
+    const rx_backend_ops *ops = loop__backend(backend);
+    if (!ops)
+        return REACTOR_ENOTSUP;
+    return rx_create_with(out, opts, ops);
+}
+
+int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_backend_ops *ops)
+{
+    if (!out || !ops)
+        return REACTOR_EINVAL;
+    const reactor_allocator_t *user = opts ? opts->allocator : NULL;
+    if (user && (!user->malloc || !user->realloc || !user->free))
+        return REACTOR_EINVAL;
+    rx_alloc alloc;
+    rx_alloc_init(&alloc, user);
+    reactor_t *r = rx_malloc(&alloc, sizeof *r);
+    if (!r)
+        return REACTOR_ENOMEM;
+    memset(r, 0, sizeof *r);
+    r->alloc = alloc;
+    rx_table_init(&r->table, &r->alloc);
+    rx_timers_init(&r->timers, &r->alloc);
+    r->ops = ops;
+    r->on_wakeup = opts ? opts->on_wakeup : NULL;
+    r->wakeup_arg = opts ? opts->wakeup_arg : NULL;
+    atomic_init(&r->wake_pending, 0);
+    int err = ops->init(&r->be, &r->alloc);
+    if (err) {
+        /* Copy the counts back so the caller's allocator sees a balanced free. */
+        alloc = r->alloc;
+        rx_free(&alloc, r, sizeof *r);
+        return err;
+    }
+    r->now_ns = rx_clock_ns();
+    *out = r;
+    return 0;
+}
+
+void reactor_destroy(reactor_t *r)
+{
+    if (!r)
+        return;
+    r->ops->destroy(r->be);
+    rx_table_free(&r->table);
+    rx_timers_free(&r->timers);
+    rx_free(&r->alloc, r->ready.ev, (size_t)r->ready.cap * sizeof *r->ready.ev);
+    rx_alloc alloc = r->alloc;
+    rx_free(&alloc, r, sizeof *r);
+}
+
+/* ---- channels ---- */
+
+int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb cb, void *arg,
+                reactor_chn_t *out_chn)
+{
+    if (!r || !cb || !out_chn || (events & ~LOOP__VALID_EVENTS))
+        return REACTOR_EINVAL;
+    if (s == REACTOR_INVALID_SOCKET)
+        return REACTOR_EBADF;
+#if !defined(_WIN32)
+    if (s < 0)
+        return REACTOR_EBADF;
+#endif
+    events &= REACTOR_READABLE | REACTOR_WRITABLE;
+    if (rx_table_find_socket(&r->table, s) >= 0)
+        return REACTOR_EEXIST;
+    int err = rx_table_reserve(&r->table);
+    if (err)
+        return err;
+    uint32_t need = r->table.count + 1;
+    err = rx_grow(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, need, sizeof *r->ready.ev, 16);
+    if (err)
+        return err;
+    err = r->ops->reserve(r->be, need);
+    if (err)
+        return err;
+    uint32_t slot = r->table.count;
+    err = r->ops->add(r->be, slot, rx_table_next_id(&r->table), s, events);
+    if (err)
+        return err;
+    rx_table_add(&r->table, s, events, cb, arg);
+    *out_chn = r->table.rec[slot].chn;
+    return 0;
+}
+
+int reactor_modify(reactor_t *r, reactor_chn_t chn, unsigned events)
+{
+    if (!r || (events & ~LOOP__VALID_EVENTS))
+        return REACTOR_EINVAL;
+    int32_t slot = rx_table_find(&r->table, chn);
+    if (slot < 0)
+        return REACTOR_EBADCHN;
+    events &= REACTOR_READABLE | REACTOR_WRITABLE;
+    rx_record *rec = &r->table.rec[slot];
+    int err = r->ops->modify(r->be, (uint32_t)slot, rx_table_id(&r->table, (uint32_t)slot),
+                             rec->sock, events);
+    if (err)
+        return err;
+    rec->events = (uint8_t)events;
+    return 0;
+}
+
+int reactor_remove(reactor_t *r, reactor_chn_t chn)
+{
+    if (!r)
+        return REACTOR_EINVAL;
+    int32_t slot = rx_table_find(&r->table, chn);
+    if (slot < 0)
+        return REACTOR_EBADCHN;
+    rx_record *rec = &r->table.rec[slot];
+    r->ops->remove(r->be, (uint32_t)slot, r->table.count - 1,
+                   rx_table_id(&r->table, (uint32_t)slot), rec->sock);
+    rx_table_remove(&r->table, (uint32_t)slot);
+    return 0;
+}
+
+/* ---- timers ---- */
+
+int reactor_timer_start(reactor_t *r, uint64_t timeout_ms, uint64_t repeat_ms,
+                        reactor_timer_cb cb, void *arg, reactor_timer_t *out)
+{
+    if (!r || !cb || !out)
+        return REACTOR_EINVAL;
+    /* Measured from now, not from the cached loop time, so it never fires early. */
+    uint64_t now = rx_clock_ns();
+    uint64_t span = timeout_ms > (UINT64_MAX - now) / LOOP__MS ? UINT64_MAX - now
+                                                                : timeout_ms * LOOP__MS;
+    uint64_t repeat = repeat_ms > UINT64_MAX / LOOP__MS ? UINT64_MAX : repeat_ms * LOOP__MS;
+    return rx_timers_start(&r->timers, now + span, repeat, cb, arg, out);
+}
+
+int reactor_timer_stop(reactor_t *r, reactor_timer_t t)
+{
+    if (!r)
+        return REACTOR_EINVAL;
+    return rx_timers_stop(&r->timers, t);
+}
+
+/* ---- the loop ---- */
+
+static int loop__alive(const reactor_t *r)
+{
+    return r->table.count > 0 || r->timers.len > 0;
+}
+
+/* Milliseconds to wait: 0 when stopping or a timer is due, -1 for none, else rounded up. */
+static int loop__timeout(const reactor_t *r, reactor_run_mode mode)
+{
+    if (mode == REACTOR_RUN_NOWAIT || r->stop)
+        return 0;
+    uint64_t due = rx_timers_next_due(&r->timers);
+    if (due == UINT64_MAX)
+        return -1;
+    if (due <= r->now_ns)
+        return 0;
+    uint64_t ms = (due - r->now_ns + LOOP__MS - 1) / LOOP__MS;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static void loop__dispatch_io(reactor_t *r)
+{
+    uint32_t n = r->ready.n;
+    /* Read r->ready.ev afresh each time: a callback's add may grow (move) it. */
+    for (uint32_t i = 0; i < n; i++) {
+        rx_event ev = r->ready.ev[i];
+        int32_t slot = rx_table_find_id(&r->table, ev.id);
+        if (slot < 0) {
+            r->counts.stale_completions++;
+            continue;
+        }
+        const rx_record *rec = &r->table.rec[slot];
+        unsigned events = ev.events & (rec->events | REACTOR_HANGUP | REACTOR_ERROR);
+        if (!events)
+            continue;
+        r->counts.events_dispatched++;
+        rec->cb(r, rec->chn, events, rec->arg);
+    }
+    r->ready.n = 0;
+}
+
+static void loop__run_timers(reactor_t *r)
+{
+    /* Timers started by these callbacks wait for the next pass, so a 0 ms timer restarted
+     * from its own callback cannot starve I/O. */
+    uint64_t limit = rx_timers_seq(&r->timers);
+    reactor_timer_t id;
+    reactor_timer_cb cb;
+    void *arg;
+    while (rx_timers_expire(&r->timers, r->now_ns, limit, &id, &cb, &arg)) {
+        r->counts.timers_fired++;
+        cb(r, id, arg);
+    }
+}
+
+static int loop__iterate(reactor_t *r, reactor_run_mode mode)
+{
+    r->now_ns = rx_clock_ns();
+    int timeout = loop__timeout(r, mode);
+    for (;;) {
+        r->ready.n = 0;
+        r->ready.woken = 0;
+        int err = r->ops->poll(r->be, timeout, &r->ready);
+        r->counts.stale_completions += r->ready.stale;
+        r->ready.stale = 0;
+        if (err)
+            return err;
+        r->now_ns = rx_clock_ns();
+        /* A wait can end before its time (a signal; Windows waits by clock tick): in ONCE
+         * mode wait again, so that ONCE returns only once something happened. */
+        if (mode != REACTOR_RUN_ONCE || timeout == 0 || r->ready.n || r->ready.woken ||
+            r->stop || rx_timers_next_due(&r->timers) <= r->now_ns)
+            break;
+        timeout = loop__timeout(r, mode);
+    }
+    r->counts.iterations++;
+    if (r->ready.woken) {
+        /* An exchange, not a store: it acquires what every coalesced waker published. */
+        atomic_exchange(&r->wake_pending, 0);
+        if (r->on_wakeup) {
+            r->counts.wakeups++;
+            r->on_wakeup(r, r->wakeup_arg);
+        }
+    }
+    loop__dispatch_io(r);
+    loop__run_timers(r);
+    return 0;
+}
+
+int reactor_run(reactor_t *r, reactor_run_mode mode)
+{
+    if (!r || mode < REACTOR_RUN_DEFAULT || mode > REACTOR_RUN_NOWAIT)
+        return REACTOR_EINVAL;
+    if (r->running)
+        return REACTOR_EBUSY;
+    r->running = 1;
+    int err = 0;
+    if (mode == REACTOR_RUN_DEFAULT) {
+        while (!r->stop && loop__alive(r) && !(err = loop__iterate(r, mode)))
+            ;
+    } else if (!r->stop && (loop__alive(r) || mode == REACTOR_RUN_NOWAIT || r->on_wakeup)) {
+        err = loop__iterate(r, mode);
+    }
+    r->stop = 0;
+    r->running = 0;
+    return err ? err : loop__alive(r);
+}
+
+void reactor_stop(reactor_t *r)
+{
+    if (r)
+        r->stop = 1;
+}
+
+uint64_t reactor_now(const reactor_t *r)
+{
+    return r ? r->now_ns / LOOP__MS : 0;
+}
+
+int reactor_wakeup(reactor_t *r)
+{
+    if (!r)
+        return REACTOR_EINVAL;
+    /* Coalesce: only the first wake-up since the loop last consumed one reaches the kernel. */
+    if (atomic_exchange(&r->wake_pending, 1))
+        return 0;
+    int err = r->ops->wakeup(r->be);
+    if (err)
+        atomic_store(&r->wake_pending, 0);
+    return err;
+}
+
+const char *reactor_backend_name(const reactor_t *r)
+{
+    return r ? r->ops->name : NULL;
+}
+
+int reactor_stats(const reactor_t *r, reactor_stats_t *out)
+{
+    if (!r || !out)
+        return REACTOR_EINVAL;
+    *out = r->counts;
+    out->channels = r->table.count;
+    out->timers = r->timers.len;
+    out->allocations_live = r->alloc.live;
+    out->bytes_live = r->alloc.bytes;
+    out->allocations_total = r->alloc.total;
+    if (r->ops->stats)
+        r->ops->stats(r->be, out);
+    return 0;
+}

@@ -1,0 +1,37 @@
+/* platform.h - the one core header that knows the OS: which backends are built, and the
+ * monotonic clock. Backend files hold the rest of the platform code. */
+#ifndef RX_PLATFORM_H
+#define RX_PLATFORM_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define RX_HAVE_AFD 1
+#define RX_DEFAULT_BACKEND REACTOR_BACKEND_AFD
+#include <windows.h>
+#else
+#define RX_HAVE_POLL 1
+#if defined(__linux__)
+#define RX_HAVE_EPOLL 1
+#endif
+#define RX_DEFAULT_BACKEND REACTOR_BACKEND_POLL
+#include <time.h>
+#endif
+
+/* Monotonic nanoseconds from an arbitrary origin. */
+static inline uint64_t rx_clock_ns(void)
+{
+#if defined(_WIN32)
+    LARGE_INTEGER freq, now;
+    QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    uint64_t f = (uint64_t)freq.QuadPart, c = (uint64_t)now.QuadPart;
+    return (c / f) * 1000000000u + (c % f) * 1000000000u / f;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+#endif

@@ -1,0 +1,172 @@
+/* poll.c - the poll() backend. pfd[0] is the wake-up descriptor; pfd[slot + 1] is the channel
+ * at dense slot `slot`, kept in step with the core's records (same swap-remove), so an
+ * iteration hands the kernel the array as it stands: no rebuild, no allocation. */
+#define _GNU_SOURCE
+#include "backend.h"
+#include "wakeup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+
+typedef struct poll__state {
+    rx_alloc *alloc;
+    rx_wakeup wake;
+    struct pollfd *pfd; /* [0] wake-up, [1..count] channels */
+    rx_id *ids;         /* ids[slot] */
+    uint32_t count;
+    uint32_t pfd_cap, ids_cap;
+} poll__state;
+
+static short poll__mask(unsigned events)
+{
+    short m = 0;
+    if (events & REACTOR_READABLE) {
+        m |= POLLIN;
+#ifdef POLLRDHUP
+        m |= POLLRDHUP; /* peer shut down its side: reported as HANGUP */
+#endif
+    }
+    if (events & REACTOR_WRITABLE)
+        m |= POLLOUT;
+    return m;
+}
+
+static unsigned poll__events(short revents)
+{
+    unsigned ev = 0;
+    if (revents & POLLIN)
+        ev |= REACTOR_READABLE;
+    if (revents & POLLOUT)
+        ev |= REACTOR_WRITABLE;
+    if (revents & POLLHUP)
+        ev |= REACTOR_HANGUP;
+#ifdef POLLRDHUP
+    if (revents & POLLRDHUP)
+        ev |= REACTOR_HANGUP;
+#endif
+    if (revents & (POLLERR | POLLNVAL))
+        ev |= REACTOR_ERROR;
+    return ev;
+}
+
+static int poll__init(void **out, rx_alloc *alloc)
+{
+    poll__state *p = rx_malloc(alloc, sizeof *p);
+    if (!p)
+        return REACTOR_ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->alloc = alloc;
+    int err = rx_grow(alloc, (void **)&p->pfd, &p->pfd_cap, 1, sizeof *p->pfd, 16);
+    if (!err)
+        err = rx_wakeup_open(&p->wake);
+    if (err) {
+        rx_free(alloc, p->pfd, (size_t)p->pfd_cap * sizeof *p->pfd);
+        rx_free(alloc, p, sizeof *p);
+        return err;
+    }
+    p->pfd[0].fd = p->wake.rfd;
+    p->pfd[0].events = POLLIN;
+    p->pfd[0].revents = 0;
+    *out = p;
+    return 0;
+}
+
+static void poll__destroy(void *be)
+{
+    poll__state *p = be;
+    rx_wakeup_close(&p->wake);
+    rx_free(p->alloc, p->pfd, (size_t)p->pfd_cap * sizeof *p->pfd);
+    rx_free(p->alloc, p->ids, (size_t)p->ids_cap * sizeof *p->ids);
+    rx_free(p->alloc, p, sizeof *p);
+}
+
+static int poll__reserve(void *be, uint32_t capacity)
+{
+    poll__state *p = be;
+    int err = rx_grow(p->alloc, (void **)&p->pfd, &p->pfd_cap, capacity + 1, sizeof *p->pfd, 16);
+    if (!err)
+        err = rx_grow(p->alloc, (void **)&p->ids, &p->ids_cap, capacity, sizeof *p->ids, 16);
+    return err;
+}
+
+static int poll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
+{
+    poll__state *p = be;
+    if (fcntl(s, F_GETFD) == -1)
+        return REACTOR_EBADF;
+    p->pfd[slot + 1].fd = s;
+    p->pfd[slot + 1].events = poll__mask(events);
+    p->pfd[slot + 1].revents = 0;
+    p->ids[slot] = id;
+    p->count = slot + 1;
+    return 0;
+}
+
+static int poll__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
+{
+    poll__state *p = be;
+    (void)id;
+    /* Also re-arms a descriptor that poll__poll parked after POLLNVAL. */
+    p->pfd[slot + 1].fd = s;
+    p->pfd[slot + 1].events = poll__mask(events);
+    return 0;
+}
+
+static void poll__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s)
+{
+    poll__state *p = be;
+    (void)id;
+    (void)s;
+    p->pfd[slot + 1] = p->pfd[last + 1];
+    p->ids[slot] = p->ids[last];
+    p->count = last;
+}
+
+static int poll__poll(void *be, int timeout_ms, rx_sink *sink)
+{
+    poll__state *p = be;
+    int n = poll(p->pfd, (nfds_t)p->count + 1, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : REACTOR_ESYS;
+    if (n > 0 && p->pfd[0].revents) {
+        rx_wakeup_drain(&p->wake);
+        sink->woken = 1;
+        n--;
+    }
+    for (uint32_t i = 1; n > 0 && i <= p->count; i++) {
+        short re = p->pfd[i].revents;
+        if (!re)
+            continue;
+        n--;
+        if (re & POLLNVAL) {
+            /* Closed without reactor_remove: report ERROR once, then stop polling it, or
+             * every wait would return at once. */
+            p->pfd[i].fd = -1;
+        }
+        sink->ev[sink->n].id = p->ids[i - 1];
+        sink->ev[sink->n].events = poll__events(re);
+        sink->n++;
+    }
+    return 0;
+}
+
+static int poll__wakeup(void *be)
+{
+    poll__state *p = be;
+    return rx_wakeup_signal(&p->wake);
+}
+
+const rx_backend_ops rx_poll_ops = {
+    .name = "poll",
+    .init = poll__init,
+    .destroy = poll__destroy,
+    .reserve = poll__reserve,
+    .add = poll__add,
+    .modify = poll__modify,
+    .remove = poll__remove,
+    .poll = poll__poll,
+    .wakeup = poll__wakeup,
+    .stats = NULL,
+};
