@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# setup.sh - installs what building and testing reactor needs on Debian 12 (as root), and only
+# what is missing. Usage: scripts/setup.sh [core|windows|all]   (default: core)
+set -euo pipefail
+
+want=(cmake make gcc pkg-config libcmocka-dev)
+case "${1:-core}" in
+  core) ;;
+  windows) want=(gcc-mingw-w64-x86-64-win32 wine wine64 dpkg-dev) ;;
+  all) want+=(clang valgrind gcc-mingw-w64-x86-64-win32 wine wine64 dpkg-dev) ;;
+  *) echo "usage: $0 [core|windows|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
