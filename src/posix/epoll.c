@@ -1,0 +1,177 @@
+/* epoll.c - the epoll backend (Linux): level-triggered, O(ready) per wait. Each registration's
+ * epoll_event.data holds the channel ID, never a pointer; data 0 (never a valid ID) is the
+ * wake-up eventfd. Only add, modify and remove call epoll_ctl; a wait calls epoll_wait only. */
+#define _GNU_SOURCE
+#include "backend.h"
+#include "wakeup.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+typedef struct epoll__state {
+    rx_alloc *alloc;
+    int epfd;
+    rx_wakeup wake;
+    struct epoll_event *evs; /* room for every channel plus the wake-up */
+    uint32_t evs_cap;
+} epoll__state;
+
+static uint32_t epoll__mask(unsigned events)
+{
+    uint32_t m = 0;
+    if (events & REACTOR_READABLE)
+        m |= EPOLLIN | EPOLLRDHUP; /* peer shut down its side: reported as HANGUP */
+    if (events & REACTOR_WRITABLE)
+        m |= EPOLLOUT;
+    return m;
+}
+
+static unsigned epoll__events(uint32_t e)
+{
+    unsigned ev = 0;
+    if (e & EPOLLIN)
+        ev |= REACTOR_READABLE;
+    if (e & EPOLLOUT)
+        ev |= REACTOR_WRITABLE;
+    if (e & (EPOLLHUP | EPOLLRDHUP))
+        ev |= REACTOR_HANGUP;
+    if (e & EPOLLERR)
+        ev |= REACTOR_ERROR;
+    return ev;
+}
+
+static int epoll__error(int e)
+{
+    switch (e) {
+    case EBADF:
+    case EPERM: /* a regular file or a descriptor epoll cannot watch */
+        return REACTOR_EBADF;
+    case ENOMEM:
+        return REACTOR_ENOMEM;
+    default:
+        return REACTOR_ESYS;
+    }
+}
+
+static int epoll__init(void **out, rx_alloc *alloc)
+{
+    epoll__state *p = rx_malloc(alloc, sizeof *p);
+    if (!p)
+        return REACTOR_ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->alloc = alloc;
+    p->epfd = -1;
+    int err = rx_grow(alloc, (void **)&p->evs, &p->evs_cap, 17, sizeof *p->evs, 17);
+    if (err)
+        goto fail_evs;
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (p->epfd < 0) {
+        err = REACTOR_ESYS;
+        goto fail_epfd;
+    }
+    err = rx_wakeup_open(&p->wake);
+    if (err)
+        goto fail_wake;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
+    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake.rfd, &ev) != 0) {
+        err = REACTOR_ESYS;
+        goto fail_ctl;
+    }
+    *out = p;
+    return 0;
+fail_ctl:
+    rx_wakeup_close(&p->wake);
+fail_wake:
+    close(p->epfd);
+fail_epfd:
+    rx_free(alloc, p->evs, (size_t)p->evs_cap * sizeof *p->evs);
+fail_evs:
+    rx_free(alloc, p, sizeof *p);
+    return err;
+}
+
+static void epoll__destroy(void *be)
+{
+    epoll__state *p = be;
+    rx_wakeup_close(&p->wake);
+    close(p->epfd);
+    rx_free(p->alloc, p->evs, (size_t)p->evs_cap * sizeof *p->evs);
+    rx_free(p->alloc, p, sizeof *p);
+}
+
+static int epoll__reserve(void *be, uint32_t capacity)
+{
+    epoll__state *p = be;
+    return rx_grow(p->alloc, (void **)&p->evs, &p->evs_cap, capacity + 1, sizeof *p->evs, 17);
+}
+
+static int epoll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
+{
+    epoll__state *p = be;
+    (void)slot;
+    struct epoll_event ev = {.events = epoll__mask(events), .data.u64 = id};
+    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, s, &ev) != 0)
+        return epoll__error(errno);
+    return 0;
+}
+
+static int epoll__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
+{
+    epoll__state *p = be;
+    (void)slot;
+    struct epoll_event ev = {.events = epoll__mask(events), .data.u64 = id};
+    if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, s, &ev) != 0)
+        return epoll__error(errno);
+    return 0;
+}
+
+static void epoll__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s)
+{
+    epoll__state *p = be;
+    (void)slot;
+    (void)last;
+    (void)id;
+    /* Fails only when the application already closed s, which removed it from the set. */
+    struct epoll_event ev = {0};
+    (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, s, &ev);
+}
+
+static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
+{
+    epoll__state *p = be;
+    int n = epoll_wait(p->epfd, p->evs, (int)p->evs_cap, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : REACTOR_ESYS;
+    for (int i = 0; i < n; i++) {
+        if (p->evs[i].data.u64 == 0) {
+            rx_wakeup_drain(&p->wake);
+            sink->woken = 1;
+            continue;
+        }
+        sink->ev[sink->n].id = p->evs[i].data.u64;
+        sink->ev[sink->n].events = epoll__events(p->evs[i].events);
+        sink->n++;
+    }
+    return 0;
+}
+
+static int epoll__wakeup(void *be)
+{
+    epoll__state *p = be;
+    return rx_wakeup_signal(&p->wake);
+}
+
+const rx_backend_ops rx_epoll_ops = {
+    .name = "epoll",
+    .init = epoll__init,
+    .destroy = epoll__destroy,
+    .reserve = epoll__reserve,
+    .add = epoll__add,
+    .modify = epoll__modify,
+    .remove = epoll__remove,
+    .poll = epoll__poll,
+    .wakeup = epoll__wakeup,
+    .stats = NULL,
+};
