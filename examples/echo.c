@@ -4,7 +4,7 @@
  * interest left on an idle socket would fire every iteration).
  *
  *   echo [--connections N] [--messages M] [--size B] [--window W] [--sockbuf B]
- *        [--deadline-ms T]
+ *        [--deadline-ms T] [--backend poll|epoll|afd]
  *   echo --server-only [--port P]          then try: nc 127.0.0.1 P
  */
 #include <reactor.h>
@@ -466,6 +466,8 @@ int main(int argc, char **argv)
     app.size = 256;
     app.deadline_ms = 10000;
     long port = 7777, window = 0;
+    reactor_options_t opts;
+    memset(&opts, 0, sizeof opts); /* zeroed: defaults, REACTOR_BACKEND_DEFAULT */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--server-only")) {
@@ -484,11 +486,18 @@ int main(int argc, char **argv)
             app.sockbuf = (int)parse(a, v, 0, 1 << 24);
         else if (!strcmp(a, "--deadline-ms"))
             app.deadline_ms = (uint64_t)parse(a, v, 1, 86400000);
+        else if (!strcmp(a, "--backend") && v && !strcmp(v, "poll"))
+            opts.backend = REACTOR_BACKEND_POLL;
+        else if (!strcmp(a, "--backend") && v && !strcmp(v, "epoll"))
+            opts.backend = REACTOR_BACKEND_EPOLL;
+        else if (!strcmp(a, "--backend") && v && !strcmp(v, "afd"))
+            opts.backend = REACTOR_BACKEND_AFD;
         else if (!strcmp(a, "--port"))
             port = parse(a, v, 0, 65535);
         else {
             fprintf(stderr, "usage: echo [--connections N] [--messages M] [--size B] "
                             "[--window W] [--sockbuf B] [--deadline-ms T]\n"
+                            "            [--backend poll|epoll|afd]\n"
                             "       echo --server-only [--port P]\n");
             return 2;
         }
@@ -501,7 +510,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "echo: socket start-up failed\n");
         return 1;
     }
-    int err = reactor_create(&app.loop, NULL);
+    int err = reactor_create(&app.loop, &opts);
     if (err) {
         fprintf(stderr, "echo: reactor_create: %s\n", reactor_strerror(err));
         net_cleanup();
