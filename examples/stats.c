@@ -3,13 +3,15 @@
  * (allocations_total across iterations that add and remove nothing: must be 0). POSIX only:
  * the channels are socketpairs.
  *
- *   stats [N...]          default: 1000 8000 channels; exits 1 if an iteration allocated
+ *   stats [--backend poll|epoll] [N...]    default: 1000 8000 channels; exits 1 if an
+ *                                          iteration allocated
  */
 #include <reactor.h>
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,16 +46,19 @@ static uint64_t allocations(const reactor_t *r)
 }
 
 /* Registers n socket ends (n / 2 socketpairs, both ends), measures, iterates, tears down. */
-static int measure(int n, uint64_t *steady_allocs)
+static int measure(const reactor_options_t *opts, int n, uint64_t *steady_allocs)
 {
     reactor_t *r;
-    if (reactor_create(&r, NULL) != 0)
+    int err = reactor_create(&r, opts);
+    if (err) {
+        fprintf(stderr, "stats: reactor_create: %s\n", reactor_strerror(err));
         return -1;
+    }
     uint64_t empty = bytes_live(r);
     int *fds = malloc((size_t)n * sizeof *fds);
     reactor_chn_t *chn = malloc((size_t)n * sizeof *chn);
     uint64_t calls = 0;
-    int added = 0, err = 0;
+    int added = 0;
     if (!fds || !chn)
         err = -1;
     for (; !err && added < n; added += 2) {
@@ -75,8 +80,9 @@ static int measure(int n, uint64_t *steady_allocs)
     }
     if (!err) {
         uint64_t full = bytes_live(r);
-        printf("%6d channels: %8llu bytes live, empty loop %llu: %.1f bytes per idle channel\n",
-               n, (unsigned long long)full, (unsigned long long)empty,
+        printf("%-5s %6d channels: %8llu bytes live, empty loop %llu: %.1f bytes per idle "
+               "channel\n",
+               reactor_backend_name(r), n, (unsigned long long)full, (unsigned long long)empty,
                (double)(full - empty) / n);
 
         /* Steady state: some channels readable, a repeating timer, modify back and forth. */
@@ -92,8 +98,9 @@ static int measure(int n, uint64_t *steady_allocs)
             reactor_modify(r, chn[i % n], REACTOR_READABLE);
         }
         *steady_allocs = allocations(r) - before;
-        printf("%6d channels: %llu allocations in 1000 iterations (%llu callbacks)\n", n,
-               (unsigned long long)*steady_allocs, (unsigned long long)calls);
+        printf("%-5s %6d channels: %llu allocations in 1000 iterations (%llu callbacks)\n",
+               reactor_backend_name(r), n, (unsigned long long)*steady_allocs,
+               (unsigned long long)calls);
         reactor_timer_stop(r, t);
     }
     for (int i = 0; i < added; i++) {
@@ -114,17 +121,23 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    reactor_options_t opts = {0};
+    int first = 1;
+    if (argc > 2 && !strcmp(argv[1], "--backend")) {
+        opts.backend = !strcmp(argv[2], "epoll") ? REACTOR_BACKEND_EPOLL : REACTOR_BACKEND_POLL;
+        first = 3;
+    }
     static const int defaults[] = {1000, 8000};
-    int count = argc > 1 ? argc - 1 : 2;
+    int count = argc > first ? argc - first : 2;
     int bad = 0;
     for (int i = 0; i < count; i++) {
-        int n = argc > 1 ? atoi(argv[i + 1]) : defaults[i];
+        int n = argc > first ? atoi(argv[first + i]) : defaults[i];
         if (n < 2 || n > 65534 || n % 2) {
-            fprintf(stderr, "usage: stats [even N in 2..65534 ...]\n");
+            fprintf(stderr, "usage: stats [--backend poll|epoll] [even N in 2..65534 ...]\n");
             return 2;
         }
         uint64_t steady = 0;
-        if (measure(n, &steady) != 0)
+        if (measure(&opts, n, &steady) != 0)
             return 1;
         bad |= steady != 0;
     }
