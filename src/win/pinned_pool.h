@@ -1,0 +1,63 @@
+/* pinned_pool.h - kernel-facing poll state in blocks that never move. A state's address is
+ * stable from get to put; the kernel may write its iosb and info only while it is pending.
+ * Empty blocks are freed, keeping at most one spare. */
+#ifndef RX_WIN_PINNED_POOL_H
+#define RX_WIN_PINNED_POOL_H
+
+#include "afd.h"
+#include "alloc.h"
+#include "channel_table.h"
+
+#include <stdint.h>
+
+#define RX_PIN_PER_BLOCK 128u
+
+/* State flags. */
+#define RX_PIN_PENDING 0x01u    /* the kernel holds iosb and info; a packet will follow */
+#define RX_PIN_CANCELLING 0x02u /* a cancel was issued; its packet is still to come */
+#define RX_PIN_ORPHAN 0x04u     /* its channel is gone: free when the packet is dequeued */
+
+struct rx_pin_block;
+
+/* One poll's kernel-facing memory plus the channel it serves. Owned by the pool; the backend
+ * gets it for a channel and puts it back when nothing is pending for it. */
+typedef struct rx_pinned {
+    struct rx_pin_block *block;
+    struct rx_pinned *next; /* the backend's per-number list while in use; free list when free */
+    /* Everything below is poisoned while the state is free (debug builds). */
+    rx_iosb iosb;
+    rx_afd_poll_info info;
+    rx_id id;      /* the ApcContext of its polls */
+    uintptr_t helper; /* the handle its poll was issued on */
+    uint32_t slot; /* dense slot of its channel while live */
+    uint16_t armed; /* AFD events of the pending poll */
+    uint8_t flags;
+    uint8_t pad;
+} rx_pinned;
+
+/* Owns its blocks; rx_pool_free releases every block with no state in use. */
+typedef struct rx_pin_pool {
+    rx_alloc *alloc;
+    struct rx_pin_block *avail; /* blocks with a free state, partly used ones first */
+    uint32_t blocks;            /* blocks allocated now */
+    uint32_t empty;             /* blocks with no state in use (0 or 1 between calls) */
+    uint64_t in_use;
+    uint64_t blocks_total;      /* blocks ever allocated */
+    uint64_t poison_hits;       /* free states found written to (debug builds) */
+} rx_pin_pool;
+
+void rx_pool_init(rx_pin_pool *p, rx_alloc *alloc);
+/* Makes sure a free state exists, so the next rx_pool_get cannot fail. 0 or REACTOR_ENOMEM. */
+int rx_pool_reserve(rx_pin_pool *p);
+/* A zeroed state, or NULL when out of memory. */
+rx_pinned *rx_pool_get(rx_pin_pool *p);
+/* Returns s; it must not be pending. */
+void rx_pool_put(rx_pin_pool *p, rx_pinned *s);
+/* Checks every free state's poison; the number found written to is added to poison_hits and
+ * returned. Always 0 in release builds. */
+uint64_t rx_pool_check(rx_pin_pool *p);
+/* Frees every block whose states are all free; returns the number of blocks kept because a
+ * state in them is still in use (the kernel may still write them). */
+uint32_t rx_pool_free(rx_pin_pool *p);
+
+#endif
