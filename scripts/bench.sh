@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# bench.sh - builds the bench preset (Release + LTO), runs every workload on every
+# implementation several times, alternating implementations, and writes the medians, each
+# one's ratio to the raw floor, the targets' verdicts and a plot into docs/.
+#
+#   scripts/bench.sh            full run (5 repetitions, ~5 minutes), updates docs/performance.md
+#                               and docs/perf.svg
+#   scripts/bench.sh --quick    smoke run (1 repetition, short budgets); report in build/bench/
+#                               only, docs/ untouched
+#   options: --reps N  --no-install  --provisional (mark the numbers provisional: busy machine)
+#
+# Needs: cmake, a C compiler, pkg-config; installs libuv1-dev, libevent-dev, libev-dev and
+# gnuplot-nox with apt-get when run as root and they are missing (a missing peer is skipped).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+quick=0 reps=5 install=1 provisional=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick=1 reps=1 ;;
+    --reps) reps=$2; shift ;;
+    --no-install) install=0 ;;
+    --provisional) provisional=1 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# ---- packages ----
+need=()
+for pkg in libuv1-dev libevent-dev libev-dev gnuplot-nox pkg-config; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$install" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing ${need[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    else
+        echo "== missing ${need[*]}: those peers (or the plot) are skipped" >&2
+    fi
+fi
+
+# ---- build ----
+echo "== configure and build (preset bench)"
+cmake --preset bench >/dev/null
+cmake --build --preset bench >/dev/null
+bin=$root/build/bench/bench
+out=$root/build/bench/results
+mkdir -p "$out"
+raw=$out/raw.tsv
+: >"$raw"
+: >"$out/failures.txt"
+
+# ---- the matrix ----
+if [ "$quick" = 1 ]; then
+    t=60 pp1=3000 pp100=40 tcount=200000 wk=5000
+else
+    t=300 pp1=30000 pp100=300 tcount=1000000 wk=40000
+fi
+cases=(
+    "bench_idle --pairs 100 --active 1 --time-ms $t"
+    "bench_idle --pairs 100 --active 100 --time-ms $t"
+    "bench_idle --pairs 1000 --active 1 --time-ms $t"
+    "bench_idle --pairs 1000 --active 100 --time-ms $t"
+    "bench_idle --pairs 9000 --active 1 --time-ms $t"
+    "bench_idle --pairs 9000 --active 100 --time-ms $t"
+    "bench_pingpong --conns 1 --rounds $pp1"
+    "bench_pingpong --conns 100 --rounds $pp100"
+    "bench_timers --mode fire --count $tcount"
+    "bench_timers --mode churn --live 100000 --time-ms $t"
+    "bench_wakeup --count $wk"
+    "bench_churn --live 9000 --spare 1000 --batch 100 --time-ms $t"
+)
+mapfile -t impls < <("$bin/bench_idle" --list)
+echo "== implementations: ${impls[*]}"
+echo "== $reps repetition(s) x ${#cases[@]} cases x ${#impls[@]} implementations"
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date +%s)
+failed=0
+for ((rep = 0; rep < reps; rep++)); do
+    echo "-- repetition $((rep + 1)) of $reps"
+    for c in "${cases[@]}"; do
+        # Rotate the order every repetition, so no implementation always runs first or last.
+        n=${#impls[@]}
+        for ((k = 0; k < n; k++)); do
+            impl=${impls[$(((k + rep) % n))]}
+            set +e
+            # shellcheck disable=SC2086
+            "$bin"/$c --impl "$impl" >>"$raw" 2>"$out/stderr.txt"
+            rc=$?
+            set -e
+            if [ $rc = 3 ]; then
+                continue # the implementation does not offer this (raw loops have no timers)
+            elif [ $rc != 0 ]; then
+                failed=1
+                echo "FAIL ($rc): $c --impl $impl: $(tail -n 2 "$out/stderr.txt" | tr '\n' ' ')" |
+                    tee -a "$out/failures.txt" >&2
+            fi
+        done
+    done
+done
+elapsed=$(($(date +%s) - started))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== ran in ${elapsed}s; load average $load_start at the start, $load_end at the end"
+
+# ---- medians ----
+grep '^RESULT' "$raw" | cut -f2- |
+    sort -t"$(printf '\t')" -k1,1 -k2,2 -k3,3 -k4,4 -k5,5g |
+    awk -F'\t' -v OFS='\t' '
+        function flush() { if (cnt) print key, v[int((cnt + 1) / 2)], unit, cnt }
+        { k = $1 OFS $2 OFS $3 OFS $4
+          if (k != key) { flush(); key = k; cnt = 0 }
+          v[++cnt] = $5; unit = $6 }
+        END { flush() }' >"$out/medians.tsv"
+
+# ---- the report ----
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+versions="libuv $(pkg-config --modversion libuv 2>/dev/null || echo -), libevent $(pkg-config --modversion libevent 2>/dev/null || echo -), libev $(dpkg-query -W -f='${Version}' libev-dev 2>/dev/null || echo -)"
+mode="full run: $reps repetitions"
+[ "$quick" = 1 ] && mode="quick smoke run: 1 repetition, short budgets (not for quoting)"
+note=""
+[ "$provisional" = 1 ] && note="PROVISIONAL: the machine was not quiet (other builds and tests ran); treat ratios as indicative."
+report=$out/report.md
+awk -F'\t' \
+    -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    -v machine="$cpu; $(nproc) cores; Linux $(uname -r); $(cc --version | head -n1)" \
+    -v versions="$versions" -v mode="$mode" -v note="$note" -v elapsed="$elapsed" \
+    -v load="$load_start at the start, $load_end at the end" \
+    -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo -)" \
+    -v impls="${impls[*]}" -v plotdata="$out/plot.dat" \
+    -f "$root/bench/report.awk" "$out/medians.tsv" >"$report"
+if [ -s "$out/failures.txt" ]; then
+    { echo; echo "**Failed runs** (an implementation did not do the work; its cells are missing):"
+      echo; sed 's/^/- /' "$out/failures.txt"; } >>"$report"
+fi
+
+plot=""
+if command -v gnuplot >/dev/null; then
+    plot=$out/perf.svg
+    gnuplot -e "datafile='$out/plot.dat'; outfile='$plot'" "$root/bench/plot.gp"
+else
+    echo "== gnuplot missing: no plot" >&2
+fi
+
+if [ "$quick" = 1 ]; then
+    echo "== quick run: report in $report${plot:+ and $plot}; docs/ untouched"
+else
+    doc=$root/docs/performance.md
+    begin='<!-- bench:begin (generated by scripts/bench.sh; do not edit by hand) -->'
+    end='<!-- bench:end -->'
+    if [ ! -f "$doc" ] || ! grep -qF "$begin" "$doc"; then
+        printf '# Performance\n\n%s\n%s\n' "$begin" "$end" >>"$doc"
+    fi
+    awk -v begin="$begin" -v end="$end" -v report="$report" '
+        $0 == begin { print; while ((getline line < report) > 0) print line; skip = 1; next }
+        $0 == end { skip = 0 }
+        !skip { print }' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+    [ -n "$plot" ] && cp "$plot" "$root/docs/perf.svg"
+    echo "== wrote docs/performance.md${plot:+ and docs/perf.svg}"
+fi
+cat "$report"
+exit $failed
