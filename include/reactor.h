@@ -46,11 +46,17 @@ typedef int reactor_socket_t;
 /** A timer: an ID with a generation. 0 is never a valid timer. */
 typedef uint64_t reactor_timer_t;
 
-/* Events. READABLE and WRITABLE are requested; HANGUP and ERROR are always reported. */
-#define REACTOR_READABLE (1u << 0) /**< data, a pending connection, or end of stream */
-#define REACTOR_WRITABLE (1u << 1) /**< the socket can be written, or a connect completed */
-#define REACTOR_HANGUP (1u << 2)   /**< the peer closed or reset the connection */
-#define REACTOR_ERROR (1u << 3)    /**< the socket has an error, or was closed unremoved */
+/* Events. READABLE and WRITABLE are requested; HANGUP and ERROR need no request. */
+/** Data, a pending connection, or end of stream. */
+#define REACTOR_READABLE (1u << 0)
+/** The socket can be written, or a non-blocking connect completed. */
+#define REACTOR_WRITABLE (1u << 1)
+/** The peer shut down its sending side (with READABLE, while READABLE is requested) or the
+ * connection is closed or reset. The socket may still be writable after a half-close. */
+#define REACTOR_HANGUP (1u << 2)
+/** The socket has a pending error or a connect failed; on the poll backend and on Windows also
+ * a socket the application closed without reactor_remove (reported once). */
+#define REACTOR_ERROR (1u << 3)
 
 /* Error codes: X(name, value, message). Values are ours and the same on every OS. */
 #define REACTOR_ERRNO_MAP(X)                                                                       \
@@ -130,7 +136,8 @@ typedef struct reactor_stats {
 
 /** Creates a loop in *out. opts may be NULL. Errors: EINVAL, ENOMEM, ENOTSUP, ESYS. */
 REACTOR_API int reactor_create(reactor_t **out, const reactor_options_t *opts);
-/** Frees the loop, its channels and timers; never closes sockets. Not from a callback. */
+/** Frees the loop, its channels and timers; never closes sockets. From a callback, no further
+ * callback runs and the loop is freed when reactor_run() returns. */
 REACTOR_API void reactor_destroy(reactor_t *r);
 
 /** Registers socket s for events (READABLE|WRITABLE, or 0 for HANGUP/ERROR only); its number

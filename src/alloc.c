@@ -76,3 +76,15 @@ int rx_grow(rx_alloc *a, void **arr, uint32_t *cap, uint32_t need, size_t elem, 
     *cap = (uint32_t)n;
     return 0;
 }
+
+int rx_resize(rx_alloc *a, void **arr, uint32_t *cap, uint32_t n, size_t elem)
+{
+    if (n <= *cap)
+        return 0;
+    void *p = rx_realloc(a, *arr, (size_t)*cap * elem, (size_t)n * elem);
+    if (!p)
+        return REACTOR_ENOMEM;
+    *arr = p;
+    *cap = n;
+    return 0;
+}

@@ -25,5 +25,8 @@ void rx_free(rx_alloc *a, void *p, size_t size);
 /* Grows an array to hold at least need elements (doubling, from min_cap). 0 or REACTOR_ENOMEM;
  * on failure *arr and *cap are unchanged. */
 int rx_grow(rx_alloc *a, void **arr, uint32_t *cap, uint32_t need, size_t elem, uint32_t min_cap);
+/* Grows an array to exactly n elements if it holds fewer; for arrays that follow another's
+ * (doubling) capacity. 0 or REACTOR_ENOMEM, nothing changed on failure. */
+int rx_resize(rx_alloc *a, void **arr, uint32_t *cap, uint32_t n, size_t elem);
 
 #endif

@@ -11,11 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One readiness report. events: REACTOR_* bits. */
-typedef struct rx_event {
-    rx_id id;
-    unsigned events;
-} rx_event;
+/* One readiness report: the ID in the low 48 bits, REACTOR_* events in the high 16 (8 bytes, so
+ * the buffer costs 8 bytes per channel). */
+typedef uint64_t rx_event;
+
+static inline rx_id rx_event_id(rx_event e)
+{
+    return e & 0xFFFFFFFFFFFFull;
+}
+
+static inline unsigned rx_event_events(rx_event e)
+{
+    return (unsigned)(e >> 48);
+}
 
 /* Where poll reports. The core guarantees cap >= the number of channels registered; a backend
  * reports each channel at most once per call. */
@@ -26,23 +34,31 @@ typedef struct rx_sink {
     uint64_t stale; /* reports the backend itself recognised as stale and dropped */
 } rx_sink;
 
+static inline void rx_sink_push(rx_sink *sink, rx_id id, unsigned events)
+{
+    sink->ev[sink->n++] = (id & 0xFFFFFFFFFFFFull) | ((rx_event)events << 48);
+}
+
 typedef struct rx_backend_ops {
     const char *name;
     /* Creates the backend's state in *be (allocated through alloc). 0, ENOMEM or ESYS. */
     int (*init)(void **be, rx_alloc *alloc);
     /* Frees everything; may wait (bounded) for the kernel to let go of memory it holds. */
     void (*destroy)(void *be);
-    /* Makes room for capacity channels, so that add cannot fail for want of memory there. */
+    /* Makes room for capacity channels (the table's capacity, which grows by doubling), so
+     * that add cannot fail for want of memory there. Size to it exactly. */
     int (*reserve)(void *be, uint32_t capacity);
     /* Starts watching s for events as channel id, stored at dense slot `slot` (the end).
-     * Checks the socket: REACTOR_EBADF for a closed or non-socket handle. */
+     * Checks the handle: REACTOR_EBADF for one the backend cannot watch (closed; on Windows
+     * not a socket; for epoll a regular file). */
     int (*add)(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events);
     /* Changes the requested events of the channel at slot. */
     int (*modify)(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events);
     /* Stops watching; mirrors the core's swap-remove: the record at `last` moves to `slot`.
      * Cannot fail. */
     void (*remove)(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s);
-    /* Waits up to timeout_ms (-1: forever) and reports. 0 or ESYS; EINTR is retried. */
+    /* Waits up to timeout_ms (-1: forever) and reports. 0 or ESYS. An interrupted wait (EINTR)
+     * returns 0 with nothing reported; the loop decides whether to wait again. */
     int (*poll)(void *be, int timeout_ms, rx_sink *sink);
     /* Wakes a blocked poll. Thread-safe. 0 or ESYS. */
     int (*wakeup)(void *be);

@@ -59,15 +59,13 @@ int rx_table_reserve(rx_table *t)
                       TABLE__MIN_CAP);
     if (err)
         return err;
-    if (!t->free_head) {
-        /* A fresh number will be handed out: the by-number array must cover it. */
-        uint32_t old = t->num_cap;
-        err = rx_grow(t->alloc, (void **)&t->num, &t->num_cap, t->fresh + 1, sizeof *t->num,
-                      TABLE__MIN_CAP);
-        if (err)
-            return err;
-        memset(t->num + old, 0, (size_t)(t->num_cap - old) * sizeof *t->num);
-    }
+    /* Numbers in use never exceed cap, so the by-number array (index 0 unused) needs cap + 1
+     * entries: it follows the records' doubling exactly. */
+    uint32_t old = t->num_cap;
+    err = rx_resize(t->alloc, (void **)&t->num, &t->num_cap, t->cap + 1, sizeof *t->num);
+    if (err)
+        return err;
+    memset(t->num + old, 0, (size_t)(t->num_cap - old) * sizeof *t->num);
     if ((t->count + 1) * 2 > t->hash_cap)
         return table__rehash(t, t->hash_cap ? t->hash_cap * 2 : TABLE__MIN_CAP * 2);
     return 0;

@@ -23,6 +23,7 @@ struct reactor {
     atomic_int wake_pending;
     int running;
     int stop;
+    int closing; /* reactor_destroy was called from a callback: free when reactor_run returns */
     reactor_stats_t counts;
 };
 
@@ -96,16 +97,27 @@ int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_back
     return 0;
 }
 
-void reactor_destroy(reactor_t *r)
+static void loop__free(reactor_t *r)
 {
-    if (!r)
-        return;
     r->ops->destroy(r->be);
     rx_table_free(&r->table);
     rx_timers_free(&r->timers);
     rx_free(&r->alloc, r->ready.ev, (size_t)r->ready.cap * sizeof *r->ready.ev);
     rx_alloc alloc = r->alloc;
     rx_free(&alloc, r, sizeof *r);
+}
+
+void reactor_destroy(reactor_t *r)
+{
+    if (!r)
+        return;
+    if (r->running) {
+        /* From a callback: no further callback runs, and reactor_run frees the loop. */
+        r->closing = 1;
+        r->stop = 1;
+        return;
+    }
+    loop__free(r);
 }
 
 /* ---- channels ---- */
@@ -127,11 +139,11 @@ int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb
     int err = rx_table_reserve(&r->table);
     if (err)
         return err;
-    uint32_t need = r->table.count + 1;
-    err = rx_grow(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, need, sizeof *r->ready.ev, 16);
+    uint32_t cap = r->table.cap;
+    err = rx_resize(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, cap, sizeof *r->ready.ev);
     if (err)
         return err;
-    err = r->ops->reserve(r->be, need);
+    err = r->ops->reserve(r->be, cap);
     if (err)
         return err;
     uint32_t slot = r->table.count;
@@ -221,15 +233,15 @@ static void loop__dispatch_io(reactor_t *r)
 {
     uint32_t n = r->ready.n;
     /* Read r->ready.ev afresh each time: a callback's add may grow (move) it. */
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n && !r->closing; i++) {
         rx_event ev = r->ready.ev[i];
-        int32_t slot = rx_table_find_id(&r->table, ev.id);
+        int32_t slot = rx_table_find_id(&r->table, rx_event_id(ev));
         if (slot < 0) {
             r->counts.stale_completions++;
             continue;
         }
         const rx_record *rec = &r->table.rec[slot];
-        unsigned events = ev.events & (rec->events | REACTOR_HANGUP | REACTOR_ERROR);
+        unsigned events = rx_event_events(ev) & (rec->events | REACTOR_HANGUP | REACTOR_ERROR);
         if (!events)
             continue;
         r->counts.events_dispatched++;
@@ -246,7 +258,7 @@ static void loop__run_timers(reactor_t *r)
     reactor_timer_t id;
     reactor_timer_cb cb;
     void *arg;
-    while (rx_timers_expire(&r->timers, r->now_ns, limit, &id, &cb, &arg)) {
+    while (!r->closing && rx_timers_expire(&r->timers, r->now_ns, limit, &id, &cb, &arg)) {
         r->counts.timers_fired++;
         cb(r, id, arg);
     }
@@ -302,6 +314,10 @@ int reactor_run(reactor_t *r, reactor_run_mode mode)
     }
     r->stop = 0;
     r->running = 0;
+    if (r->closing) {
+        loop__free(r);
+        return 0;
+    }
     return err ? err : loop__alive(r);
 }
 

@@ -104,7 +104,7 @@ static void epoll__destroy(void *be)
 static int epoll__reserve(void *be, uint32_t capacity)
 {
     epoll__state *p = be;
-    return rx_grow(p->alloc, (void **)&p->evs, &p->evs_cap, capacity + 1, sizeof *p->evs, 17);
+    return rx_resize(p->alloc, (void **)&p->evs, &p->evs_cap, capacity + 1, sizeof *p->evs);
 }
 
 static int epoll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
@@ -150,9 +150,7 @@ static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
             sink->woken = 1;
             continue;
         }
-        sink->ev[sink->n].id = p->evs[i].data.u64;
-        sink->ev[sink->n].events = epoll__events(p->evs[i].events);
-        sink->n++;
+        rx_sink_push(sink, p->evs[i].data.u64, epoll__events(p->evs[i].events));
     }
     return 0;
 }

@@ -58,7 +58,7 @@ static int poll__init(void **out, rx_alloc *alloc)
         return REACTOR_ENOMEM;
     memset(p, 0, sizeof *p);
     p->alloc = alloc;
-    int err = rx_grow(alloc, (void **)&p->pfd, &p->pfd_cap, 1, sizeof *p->pfd, 16);
+    int err = rx_resize(alloc, (void **)&p->pfd, &p->pfd_cap, 1, sizeof *p->pfd);
     if (!err)
         err = rx_wakeup_open(&p->wake);
     if (err) {
@@ -85,9 +85,9 @@ static void poll__destroy(void *be)
 static int poll__reserve(void *be, uint32_t capacity)
 {
     poll__state *p = be;
-    int err = rx_grow(p->alloc, (void **)&p->pfd, &p->pfd_cap, capacity + 1, sizeof *p->pfd, 16);
+    int err = rx_resize(p->alloc, (void **)&p->pfd, &p->pfd_cap, capacity + 1, sizeof *p->pfd);
     if (!err)
-        err = rx_grow(p->alloc, (void **)&p->ids, &p->ids_cap, capacity, sizeof *p->ids, 16);
+        err = rx_resize(p->alloc, (void **)&p->ids, &p->ids_cap, capacity, sizeof *p->ids);
     return err;
 }
 
@@ -145,9 +145,7 @@ static int poll__poll(void *be, int timeout_ms, rx_sink *sink)
              * every wait would return at once. */
             p->pfd[i].fd = -1;
         }
-        sink->ev[sink->n].id = p->ids[i - 1];
-        sink->ev[sink->n].events = poll__events(re);
-        sink->n++;
+        rx_sink_push(sink, p->ids[i - 1], poll__events(re));
     }
     return 0;
 }

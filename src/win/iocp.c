@@ -103,9 +103,7 @@ static void iocp__mark(iocp__state *b, iocp__chan *c)
 static void iocp__report(rx_sink *sink, rx_id id, unsigned events)
 {
     assert(sink->n < sink->cap);
-    sink->ev[sink->n].id = id;
-    sink->ev[sink->n].events = events;
-    sink->n++;
+    rx_sink_push(sink, id, events);
 }
 
 static int iocp__init_with(void **out, rx_alloc *alloc, const rx_afd_kernel *k)
