@@ -33,11 +33,12 @@ int main(int argc, char **argv)
 {
     bench_args a;
     const bench_impl *im =
-        bench_start(argc, argv, "--live L --spare S --batch B --time-ms T", &a);
+        bench_start(argc, argv, "--live L --spare S --batch B (--time-ms T | --batches K, for profiling)", &a);
     uint32_t live = (uint32_t)bench_arg(&a, "--live", 9000);
     uint32_t spare = (uint32_t)bench_arg(&a, "--spare", 1000);
     uint32_t batch = (uint32_t)bench_arg(&a, "--batch", 100);
     uint64_t budget_ns = bench_arg(&a, "--time-ms", 300) * 1000000u;
+    uint64_t batches = bench_arg(&a, "--batches", 0);
     uint32_t total = live + spare;
     if (live == 0 || spare == 0 || batch == 0 || total % 2 || total > 18000) {
         fprintf(stderr, "need live + spare even and at most 18,000 descriptors\n");
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
         }
         bench_check(im->name, im->run_nowait(lp), "run_nowait");
         ops += batch;
-        if ((elapsed = bench_now_ns() - t0) >= budget_ns)
+        elapsed = bench_now_ns() - t0;
+        if (batches ? ops == batches * batch : elapsed >= budget_ns)
             break;
     }
     if (ctx.got || ctx.bad)

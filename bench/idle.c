@@ -32,10 +32,11 @@ int main(int argc, char **argv)
 {
     bench_args a;
     const bench_impl *im =
-        bench_start(argc, argv, "--pairs N (<= 9000) --active A --time-ms T", &a);
+        bench_start(argc, argv, "--pairs N (<= 9000) --active A (--time-ms T | --iters I, for profiling)", &a);
     uint32_t n = (uint32_t)bench_arg(&a, "--pairs", 1000);
     uint32_t act = (uint32_t)bench_arg(&a, "--active", 1);
     uint64_t budget_ns = bench_arg(&a, "--time-ms", 300) * 1000000u;
+    uint64_t fixed = bench_arg(&a, "--iters", 0); /* no warm-up, exactly this many */
     if (n == 0 || n > 9000 || act == 0 || act > n) {
         fprintf(stderr, "need 1 <= active <= pairs <= 9000 (18,000 descriptors)\n");
         return 2;
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
     uint64_t rng = 0x9E3779B97F4A7C15ull, expected = 0, iters = 0, loop_calls = 0;
     uint32_t stride = n / act;
     uint64_t warm_end = bench_now_ns() + budget_ns / 5, start = 0;
-    for (int phase = 0; phase < 2; phase++) {
+    for (int phase = fixed ? 1 : 0; phase < 2; phase++) {
         uint64_t end = phase == 0 ? warm_end : 0;
         if (phase == 1) {
             start = bench_now_ns();
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
                 loop_calls++;
             }
             iters++;
-            if ((iters & 15) == 0 && bench_now_ns() >= end)
+            if (fixed ? iters == fixed : (iters & 15) == 0 && bench_now_ns() >= end)
                 break;
         }
     }
