@@ -207,7 +207,7 @@ static void iocp__destroy(void *be)
 static int iocp__grow_numbers(iocp__state *b, uint32_t need)
 {
     uint32_t old = b->by_num_cap;
-    int err = rx_grow(b->alloc, (void **)&b->by_num, &b->by_num_cap, need, sizeof *b->by_num, 16);
+    int err = rx_resize(b->alloc, (void **)&b->by_num, &b->by_num_cap, need, sizeof *b->by_num);
     if (!err)
         memset(b->by_num + old, 0, (size_t)(b->by_num_cap - old) * sizeof *b->by_num);
     return err;
@@ -216,9 +216,10 @@ static int iocp__grow_numbers(iocp__state *b, uint32_t need)
 static int iocp__reserve(void *be, uint32_t capacity)
 {
     iocp__state *b = be;
-    int err = rx_grow(b->alloc, (void **)&b->chan, &b->cap, capacity, sizeof *b->chan, 16);
+    /* capacity follows the table's (doubling) capacity: size to it exactly. */
+    int err = rx_resize(b->alloc, (void **)&b->chan, &b->cap, capacity, sizeof *b->chan);
     if (!err)
-        err = iocp__grow_numbers(b, capacity + 1); /* numbers never exceed the peak count */
+        err = iocp__grow_numbers(b, capacity + 1); /* a number never exceeds the peak count */
     if (!err)
         err = rx_pool_reserve(&b->pool);
     return err;
@@ -375,15 +376,21 @@ static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)
     iocp__arm_all(b, sink);
     if (sink->n)
         timeout_ms = 0;
-    uint32_t n = 0;
-    int32_t st = b->k->dequeue(b->port, b->batch, IOCP__BATCH, &n, timeout_ms);
-    if (st == RX_STATUS_TIMEOUT)
-        return 0;
-    if (st != RX_STATUS_SUCCESS)
-        return REACTOR_ESYS;
-    for (uint32_t i = 0; i < n; i++)
-        iocp__complete(b, &b->batch[i], sink);
-    return 0;
+    /* Take every packet already queued, not just one batch: each ready channel is reported in
+     * the iteration its packet arrived in. A full batch means more may be waiting. */
+    for (;;) {
+        uint32_t n = 0;
+        int32_t st = b->k->dequeue(b->port, b->batch, IOCP__BATCH, &n, timeout_ms);
+        if (st == RX_STATUS_TIMEOUT)
+            return 0;
+        if (st != RX_STATUS_SUCCESS)
+            return REACTOR_ESYS;
+        for (uint32_t i = 0; i < n; i++)
+            iocp__complete(b, &b->batch[i], sink);
+        if (n < IOCP__BATCH)
+            return 0;
+        timeout_ms = 0;
+    }
 }
 
 static int iocp__wakeup(void *be)
