@@ -1,6 +1,7 @@
 /* iocp.c - the AFD backend: one completion port and one \Device\Afd helper handle per loop, one
  * pinned state per channel. The kernel is given only pinned memory and, as ApcContext, the
  * channel ID; a packet is resolved by ID (number -> short list -> exact ID), never by pointer.
+ * The backend keeps nothing per slot: every call names its channel by ID.
  * Rule for FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: never set, so every poll the kernel accepts
  * (STATUS_PENDING or an immediate success) completes through exactly one packet. */
 #include "iocp.h"
@@ -17,27 +18,15 @@
 #define IOCP__DRAIN_MS 2000
 #define IOCP__CLOSED_DRAIN_MS 500
 
-#define IOCP__ARM 0x01u  /* the arm pass must look at this channel */
-#define IOCP__DEAD 0x02u /* closed or failed under us: not polled again until modify */
-
-typedef struct iocp__chan {
-    rx_pinned *st; /* its live state, from add to remove */
-    uintptr_t base;
-    uint8_t events;
-    uint8_t flags;
-} iocp__chan;
-
-/* Owns chan, by_num, the pool's blocks and the two handles; iocp__destroy releases them, except
+/* Owns by_num, the pool's blocks and the two handles; iocp__destroy releases them, except
  * blocks holding a poll the kernel never gave back. */
 typedef struct iocp__state {
     rx_alloc *alloc;
     const rx_afd_kernel *k;
     uintptr_t port, helper;
-    iocp__chan *chan; /* parallel to the core's dense records, swap-removed alike */
-    uint32_t count, cap;
     rx_pinned **by_num; /* per channel number: its live state and orphans awaiting a packet */
     uint32_t by_num_cap;
-    uint32_t n_arm;
+    rx_pinned *arm;     /* states the next arm pass looks at */
     rx_pin_pool pool;
     uint64_t pending, undrained;
     rx_afd_completion batch[IOCP__BATCH]; /* written only inside a dequeue call */
@@ -61,13 +50,24 @@ static rx_pinned *iocp__find(const iocp__state *b, rx_id id)
     return NULL;
 }
 
-static void iocp__unlink(iocp__state *b, rx_pinned *s)
+/* The live state of a registered channel. */
+static rx_pinned *iocp__live(const iocp__state *b, rx_id id)
 {
+    rx_pinned *s = iocp__find(b, id);
+    assert(s && !(s->flags & RX_PIN_ORPHAN));
+    return s;
+}
+
+/* Frees an orphan once neither the kernel nor the arm list refers to it. */
+static void iocp__reap(iocp__state *b, rx_pinned *s)
+{
+    if ((s->flags & (RX_PIN_ORPHAN | RX_PIN_PENDING | RX_PIN_QUEUED)) != RX_PIN_ORPHAN)
+        return;
     rx_pinned **pp = &b->by_num[rx_id_chn(s->id)];
     while (*pp != s)
         pp = &(*pp)->next;
     *pp = s->next;
-    s->next = NULL;
+    rx_pool_put(&b->pool, s);
 }
 
 static void iocp__cancel(iocp__state *b, rx_pinned *s)
@@ -75,28 +75,26 @@ static void iocp__cancel(iocp__state *b, rx_pinned *s)
     if (s->flags & RX_PIN_CANCELLING)
         return;
     /* STATUS_NOT_FOUND means the packet is already queued; either way one packet comes. */
-    (void)b->k->cancel(s->helper, &s->iosb);
+    (void)b->k->cancel(b->helper, &s->iosb);
     s->flags |= RX_PIN_CANCELLING;
 }
 
-/* The channel is gone: free its state now if the kernel holds nothing, else when its packet
- * is dequeued. */
+/* The channel is gone: its state is freed once the kernel's packet is dequeued (the poll is
+ * cancelled) and the arm list has let go of it. */
 static void iocp__release(iocp__state *b, rx_pinned *s)
 {
-    if (s->flags & RX_PIN_PENDING) {
-        s->flags |= RX_PIN_ORPHAN;
+    s->flags |= RX_PIN_ORPHAN;
+    if (s->flags & RX_PIN_PENDING)
         iocp__cancel(b, s);
-        return;
-    }
-    iocp__unlink(b, s);
-    rx_pool_put(&b->pool, s);
+    iocp__reap(b, s);
 }
 
-static void iocp__mark(iocp__state *b, iocp__chan *c)
+static void iocp__mark(iocp__state *b, rx_pinned *s)
 {
-    if (!(c->flags & IOCP__ARM)) {
-        c->flags |= IOCP__ARM;
-        b->n_arm++;
+    if (!(s->flags & RX_PIN_QUEUED)) {
+        s->flags |= RX_PIN_QUEUED;
+        s->arm_next = b->arm;
+        b->arm = s;
     }
 }
 
@@ -176,7 +174,7 @@ static void iocp__drain(iocp__state *b, int ms)
                 continue;
             rx_pinned *s = iocp__settle(b, &b->batch[i]);
             if (s)
-                iocp__release(b, s);
+                iocp__reap(b, s);
         }
         if (!n && wait == 0)
             break;
@@ -186,9 +184,16 @@ static void iocp__drain(iocp__state *b, int ms)
 static void iocp__destroy(void *be)
 {
     iocp__state *b = be;
-    for (uint32_t slot = 0; slot < b->count; slot++)
-        iocp__release(b, b->chan[slot].st);
-    b->count = 0;
+    for (rx_pinned *s = b->arm, *next; s; s = next) {
+        next = s->arm_next;
+        s->flags &= (uint8_t)~RX_PIN_QUEUED;
+    }
+    b->arm = NULL;
+    for (uint32_t chn = 0; chn < b->by_num_cap; chn++)
+        for (rx_pinned *s = b->by_num[chn], *next; s; s = next) {
+            next = s->next;
+            iocp__release(b, s);
+        }
     iocp__drain(b, IOCP__DRAIN_MS);
     /* Closing the helper completes what a cancel did not (STATUS_HANDLES_CLOSED). */
     b->k->handle_close(b->helper);
@@ -199,7 +204,6 @@ static void iocp__destroy(void *be)
     /* States still pending stay allocated with their blocks: the kernel may still write them. */
     (void)rx_pool_check(&b->pool);
     (void)rx_pool_free(&b->pool);
-    rx_free(b->alloc, b->chan, (size_t)b->cap * sizeof *b->chan);
     rx_free(b->alloc, b->by_num, (size_t)b->by_num_cap * sizeof *b->by_num);
     rx_free(b->alloc, b, sizeof *b);
 }
@@ -216,10 +220,8 @@ static int iocp__grow_numbers(iocp__state *b, uint32_t need)
 static int iocp__reserve(void *be, uint32_t capacity)
 {
     iocp__state *b = be;
-    /* capacity follows the table's (doubling) capacity: size to it exactly. */
-    int err = rx_resize(b->alloc, (void **)&b->chan, &b->cap, capacity, sizeof *b->chan);
-    if (!err)
-        err = iocp__grow_numbers(b, capacity + 1); /* a number never exceeds the peak count */
+    /* capacity follows the table's (doubling) capacity; a number never exceeds the peak. */
+    int err = iocp__grow_numbers(b, capacity + 1);
     if (!err)
         err = rx_pool_reserve(&b->pool);
     return err;
@@ -228,8 +230,8 @@ static int iocp__reserve(void *be, uint32_t capacity)
 static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
     iocp__state *b = be;
+    (void)slot;
     reactor_chn_t chn = rx_id_chn(id);
-    assert(slot == b->count && slot < b->cap);
     uintptr_t base;
     int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base);
     if (err)
@@ -240,94 +242,79 @@ static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
     if (!st)
         return REACTOR_ENOMEM;
     st->id = id;
-    st->slot = slot;
-    st->helper = b->helper;
+    st->base = base;
+    st->events = (uint8_t)events;
     st->next = b->by_num[chn];
     b->by_num[chn] = st;
-    iocp__chan *c = &b->chan[slot];
-    c->st = st;
-    c->base = base;
-    c->events = (uint8_t)events;
-    c->flags = 0;
-    iocp__mark(b, c);
-    b->count = slot + 1;
+    iocp__mark(b, st);
     return 0;
 }
 
 static int iocp__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
     iocp__state *b = be;
+    (void)slot;
     (void)s;
-    iocp__chan *c = &b->chan[slot];
-    assert(c->st->id == id);
-    (void)id;
-    c->events = (uint8_t)events;
+    rx_pinned *st = iocp__live(b, id);
+    st->events = (uint8_t)events;
     /* Also revives a channel parked after an error, as the poll backend does. */
-    c->flags &= (uint8_t)~IOCP__DEAD;
-    iocp__mark(b, c);
+    st->flags &= (uint8_t)~RX_PIN_DEAD;
+    iocp__mark(b, st);
     return 0;
 }
 
 static void iocp__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s)
 {
     iocp__state *b = be;
+    (void)slot;
+    (void)last;
     (void)s;
-    iocp__chan *c = &b->chan[slot];
-    assert(c->st->id == id && last + 1 == b->count);
-    (void)id;
-    if (c->flags & IOCP__ARM)
-        b->n_arm--;
-    iocp__release(b, c->st);
-    if (slot != last) {
-        b->chan[slot] = b->chan[last];
-        b->chan[slot].st->slot = slot;
-    }
-    b->count = last;
+    iocp__release(b, iocp__live(b, id));
 }
 
-/* Issues the channel's poll. 0, or -1 when the kernel refused it (no packet will come). */
-static int iocp__arm(iocp__state *b, const iocp__chan *c, rx_pinned *s, uint32_t want)
+/* Issues the state's poll. 0, or -1 when the kernel refused it (no packet will come). */
+static int iocp__arm(iocp__state *b, rx_pinned *s, uint32_t want)
 {
     s->info.timeout = INT64_MAX;
     s->info.count = 1;
     s->info.exclusive = 0;
-    s->info.handles[0].handle = c->base;
+    s->info.handles[0].handle = s->base;
     s->info.handles[0].events = want;
     s->info.handles[0].status = 0;
     s->armed = (uint16_t)want;
-    s->flags = RX_PIN_PENDING;
-    int32_t st = b->k->poll(s->helper, &s->iosb, &s->info, (uintptr_t)s->id);
+    s->flags = (uint8_t)((s->flags & ~RX_PIN_CANCELLING) | RX_PIN_PENDING);
+    int32_t st = b->k->poll(b->helper, &s->iosb, &s->info, (uintptr_t)s->id);
     if (!iocp__packet_follows(st)) {
-        s->flags = 0;
+        s->flags &= (uint8_t)~RX_PIN_PENDING;
         return -1;
     }
     b->pending++;
     return 0;
 }
 
-/* Arms channels with nothing pending; cancels polls whose interest changed (re-armed when the
- * cancellation's packet arrives). A refused poll is reported as ERROR once. */
+/* Walks the arm list: arms channels with nothing pending, cancels polls whose interest changed
+ * (re-armed when the cancellation's packet arrives), frees orphans that wait for nothing. A
+ * refused poll is reported as ERROR once. */
 static void iocp__arm_all(iocp__state *b, rx_sink *sink)
 {
-    for (uint32_t slot = 0; slot < b->count && b->n_arm; slot++) {
-        iocp__chan *c = &b->chan[slot];
-        if (!(c->flags & IOCP__ARM))
-            continue;
-        c->flags &= (uint8_t)~IOCP__ARM;
-        b->n_arm--;
-        if (c->flags & IOCP__DEAD)
-            continue;
-        rx_pinned *s = c->st;
-        uint32_t want = rx_afd_mask(c->events);
-        if (s->flags & RX_PIN_PENDING) {
-            if (s->armed != want)
-                iocp__cancel(b, s);
-            continue;
+    rx_pinned *s = b->arm;
+    b->arm = NULL;
+    while (s) {
+        rx_pinned *next = s->arm_next;
+        s->flags &= (uint8_t)~RX_PIN_QUEUED;
+        if (s->flags & RX_PIN_ORPHAN) {
+            iocp__reap(b, s);
+        } else if (!(s->flags & RX_PIN_DEAD)) {
+            uint32_t want = rx_afd_mask(s->events);
+            if (s->flags & RX_PIN_PENDING) {
+                if (s->armed != want)
+                    iocp__cancel(b, s);
+            } else if (iocp__arm(b, s, want)) {
+                s->flags |= RX_PIN_DEAD;
+                iocp__report(sink, s->id, REACTOR_ERROR);
+            }
         }
-        if (iocp__arm(b, c, s, want)) {
-            c->flags |= IOCP__DEAD;
-            iocp__report(sink, s->id, REACTOR_ERROR);
-        }
+        s = next;
     }
 }
 
@@ -341,12 +328,11 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
     if (!s || (s->flags & RX_PIN_ORPHAN)) {
         /* A packet for a removed channel, or for none we know: dropped and counted. */
         if (s)
-            iocp__release(b, s);
+            iocp__reap(b, s);
         sink->stale++;
         return;
     }
     s->flags &= (uint8_t)~RX_PIN_CANCELLING;
-    iocp__chan *c = &b->chan[s->slot];
     int32_t status = s->iosb.u.status;
     unsigned events = 0;
     if (status == RX_STATUS_SUCCESS) {
@@ -358,16 +344,16 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
             /* The application closed the socket without removing it: ERROR once, then the
              * handle (which Windows may reuse) is not polled again. */
             events = REACTOR_ERROR;
-            c->flags |= IOCP__DEAD;
+            s->flags |= RX_PIN_DEAD;
         }
     } else if (status != RX_STATUS_CANCELLED) {
         events = REACTOR_ERROR;
-        c->flags |= IOCP__DEAD;
+        s->flags |= RX_PIN_DEAD;
     }
     if (events)
         iocp__report(sink, s->id, events);
-    if (!(c->flags & IOCP__DEAD))
-        iocp__mark(b, c);
+    if (!(s->flags & RX_PIN_DEAD))
+        iocp__mark(b, s);
 }
 
 static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)

@@ -11,7 +11,7 @@
 
 /* rx_afd_ops.init on kernel k instead of the real one. */
 int rx_iocp_init_kernel(void **be, rx_alloc *alloc, const rx_afd_kernel *k);
-/* Free pinned states found written to since init (debug builds; 0 in release builds). */
+/* Free pinned states found written to since init. */
 uint64_t rx_iocp_poison_hits(void *be);
 /* Pinned blocks ever allocated by this backend. */
 uint64_t rx_iocp_blocks_total(const void *be);

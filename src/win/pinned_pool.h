@@ -15,24 +15,26 @@
 /* State flags. */
 #define RX_PIN_PENDING 0x01u    /* the kernel holds iosb and info; a packet will follow */
 #define RX_PIN_CANCELLING 0x02u /* a cancel was issued; its packet is still to come */
-#define RX_PIN_ORPHAN 0x04u     /* its channel is gone: free when the packet is dequeued */
+#define RX_PIN_ORPHAN 0x04u     /* its channel is gone: free when nothing refers to it */
+#define RX_PIN_QUEUED 0x08u     /* on the backend's arm list */
+#define RX_PIN_DEAD 0x10u       /* closed or failed under us: not polled until modified */
 
-struct rx_pin_block;
-
-/* One poll's kernel-facing memory plus the channel it serves. Owned by the pool; the backend
- * gets it for a channel and puts it back when nothing is pending for it. */
+/* One channel's kernel-facing memory and the little the backend keeps per channel. Owned by
+ * the pool; the backend gets it at add and puts it back once nothing is pending for it. */
 typedef struct rx_pinned {
-    struct rx_pin_block *block;
-    struct rx_pinned *next; /* the backend's per-number list while in use; free list when free */
-    /* Everything below is poisoned while the state is free (debug builds). */
+    struct rx_pinned *next; /* the backend's per-number list in use; the free list when free */
+    uint8_t index;          /* its place in its block */
+    uint8_t flags;
+    uint8_t events;         /* requested REACTOR_* events */
+    uint8_t pad;
+    uint16_t armed;         /* AFD events of the pending poll */
+    uint16_t pad2;
+    /* Everything below is poisoned while the state is free. */
     rx_iosb iosb;
     rx_afd_poll_info info;
-    rx_id id;      /* the ApcContext of its polls */
-    uintptr_t helper; /* the handle its poll was issued on */
-    uint32_t slot; /* dense slot of its channel while live */
-    uint16_t armed; /* AFD events of the pending poll */
-    uint8_t flags;
-    uint8_t pad;
+    rx_id id;                   /* the ApcContext of its polls */
+    uintptr_t base;             /* the socket's base handle */
+    struct rx_pinned *arm_next; /* the backend's arm list */
 } rx_pinned;
 
 /* Owns its blocks; rx_pool_free releases every block with no state in use. */
@@ -43,7 +45,7 @@ typedef struct rx_pin_pool {
     uint32_t empty;             /* blocks with no state in use (0 or 1 between calls) */
     uint64_t in_use;
     uint64_t blocks_total;      /* blocks ever allocated */
-    uint64_t poison_hits;       /* free states found written to (debug builds) */
+    uint64_t poison_hits;       /* free states found written to */
 } rx_pin_pool;
 
 void rx_pool_init(rx_pin_pool *p, rx_alloc *alloc);
@@ -54,7 +56,7 @@ rx_pinned *rx_pool_get(rx_pin_pool *p);
 /* Returns s; it must not be pending. */
 void rx_pool_put(rx_pin_pool *p, rx_pinned *s);
 /* Checks every free state's poison; the number found written to is added to poison_hits and
- * returned. Always 0 in release builds. */
+ * returned. */
 uint64_t rx_pool_check(rx_pin_pool *p);
 /* Frees every block whose states are all free; returns the number of blocks kept because a
  * state in them is still in use (the kernel may still write them). */
