@@ -399,6 +399,66 @@ static void add_from_callback_grows_the_table_during_dispatch(void **state)
         assert_int_equal(g.add[i].calls, 1);
 }
 
+/* Channels removed from the middle of the dense array: every survivor must keep watching its
+ * own socket, and data on a removed channel's socket must reach nobody. */
+enum { CHURN = 48 };
+
+typedef struct dsp__churn {
+    reactor_socket_t sv[CHURN][2];
+    reactor_chn_t chn[CHURN];
+    int live[CHURN];
+    int calls[CHURN];
+} dsp__churn;
+
+static void dsp__churn_cb(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg)
+{
+    (void)r;
+    (void)events;
+    int *calls = arg;
+    (void)chn;
+    (*calls)++;
+}
+
+static void dsp__churn_expect_only(sup_loop *f, dsp__churn *c, int who)
+{
+    for (int i = 0; i < CHURN; i++)
+        c->calls[i] = 0;
+    sup_send_byte(c->sv[who][1]);
+    assert_true(sup_run_until_count(f, &c->calls[who], 1, SUP_WAIT_MS));
+    for (int i = 0; i < CHURN; i++)
+        if (i != who)
+            assert_int_equal(c->calls[i], 0);
+    assert_int_equal(sup_drain(c->sv[who][0]), 1);
+}
+
+static void each_channel_keeps_its_own_socket_across_removals(void **state)
+{
+    sup_loop *f = *state;
+    static dsp__churn c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < CHURN; i++) {
+        sup_new_pair(f, c.sv[i]);
+        assert_int_equal(reactor_add(f->r, c.sv[i][0], REACTOR_READABLE, dsp__churn_cb,
+                                     &c.calls[i], &c.chn[i]),
+                         0);
+        c.live[i] = 1;
+    }
+    /* Remove in a scrambled order; removed sockets get data that must reach nobody. */
+    for (int k = 0; k < CHURN / 2; k++) {
+        int i = (k * 29 + 5) % CHURN;
+        assert_int_equal(reactor_remove(f->r, c.chn[i]), 0);
+        c.live[i] = 0;
+        sup_send_byte(c.sv[i][1]);
+        for (int j = 0; j < CHURN; j += 7)
+            if (c.live[j])
+                dsp__churn_expect_only(f, &c, j);
+    }
+    for (int i = 0; i < CHURN; i++)
+        if (c.live[i])
+            dsp__churn_expect_only(f, &c, i);
+    assert_int_equal(sup_stats(f).channels, CHURN - CHURN / 2);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +472,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(number_reused_inside_a_callback_never_gets_the_old_event, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(socket_removed_and_added_again_in_its_callback_keeps_its_events, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(add_from_callback_grows_the_table_during_dispatch, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(each_channel_keeps_its_own_socket_across_removals, sup_setup, sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.dispatch", tests, sizeof tests / sizeof tests[0], 1);
 }

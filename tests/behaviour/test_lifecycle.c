@@ -158,6 +158,103 @@ static void stats_count_channels_timers_iterations_and_callbacks(void **state)
     assert_int_equal(s3.undrained_polls, 0);
 }
 
+/* reactor_destroy from inside a callback: nothing more is called, run returns 0, and the loop
+ * is freed by then. */
+typedef struct lc__doom {
+    sup_loop *f;
+    int io_calls, timer_calls, wake_calls;
+    int where; /* 0: from I/O, 1: from a timer, 2: from the wake-up callback */
+} lc__doom;
+
+static void lc__doom_io(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg)
+{
+    (void)chn;
+    (void)events;
+    lc__doom *d = arg;
+    if (d->io_calls++ == 0 && d->where == 0)
+        reactor_destroy(r);
+}
+
+static void lc__doom_timer(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    (void)t;
+    lc__doom *d = arg;
+    if (d->timer_calls++ == 0 && d->where == 1)
+        reactor_destroy(r);
+}
+
+static void lc__doom_wakeup(reactor_t *r, void *arg)
+{
+    lc__doom *d = arg;
+    if (d->wake_calls++ == 0 && d->where == 2)
+        reactor_destroy(r);
+}
+
+static void lc__destroy_from(sup_loop *f, int where)
+{
+    static lc__doom d;
+    memset(&d, 0, sizeof d);
+    d.f = f;
+    d.where = where;
+    sup_loop_open(f, lc__doom_wakeup, &d);
+    enum { N = 4 };
+    for (int i = 0; i < N; i++) {
+        reactor_socket_t sv[2];
+        reactor_chn_t chn;
+        sup_new_pair(f, sv);
+        assert_int_equal(reactor_add(f->r, sv[0], REACTOR_WRITABLE, lc__doom_io, &d, &chn), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        reactor_timer_t t;
+        assert_int_equal(reactor_timer_start(f->r, 0, 0, lc__doom_timer, &d, &t), 0);
+    }
+    /* Every channel is writable at once and every timer due: one iteration would call them
+     * all. Wait until the timers are due so the iteration has everything to dispatch. */
+    uint64_t t0 = sup_clock_ns();
+    while (sup_clock_ns() - t0 < 2000000u)
+        ;
+    if (where == 2)
+        assert_int_equal(reactor_wakeup(f->r), 0);
+    int rc = reactor_run(f->r, REACTOR_RUN_DEFAULT);
+    f->r = NULL; /* freed by reactor_run */
+    assert_int_equal(rc, 0);
+    assert_int_equal(f->alloc.live, 0);
+    assert_int_equal(f->alloc.bytes, 0);
+    assert_int_equal(d.io_calls + d.timer_calls + d.wake_calls, 1);
+}
+
+static void destroy_from_an_io_callback_frees_the_loop_when_run_returns(void **state)
+{
+    lc__destroy_from(*state, 0);
+}
+
+static void destroy_from_a_timer_callback_frees_the_loop_when_run_returns(void **state)
+{
+    sup_loop *f = *state;
+    /* No channels, so the timers run first: only timers are in the iteration. */
+    static lc__doom d;
+    memset(&d, 0, sizeof d);
+    d.where = 1;
+    sup_loop_open(f, NULL, NULL);
+    for (int i = 0; i < 4; i++) {
+        reactor_timer_t t;
+        assert_int_equal(reactor_timer_start(f->r, 0, 0, lc__doom_timer, &d, &t), 0);
+    }
+    uint64_t t0 = sup_clock_ns();
+    while (sup_clock_ns() - t0 < 2000000u)
+        ;
+    int rc = reactor_run(f->r, REACTOR_RUN_ONCE);
+    f->r = NULL;
+    assert_int_equal(rc, 0);
+    assert_int_equal(f->alloc.live, 0);
+    assert_int_equal(d.timer_calls, 1);
+}
+
+static void destroy_from_the_wakeup_callback_frees_the_loop_when_run_returns(void **state)
+{
+    lc__destroy_from(*state, 2);
+}
+
 static void idle_channel_memory_stays_small(void **state)
 {
     sup_loop *f = *state;
@@ -188,6 +285,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(destroy_with_live_channels_and_timers_frees_everything, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(loops_are_independent, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(stats_count_channels_timers_iterations_and_callbacks, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(destroy_from_an_io_callback_frees_the_loop_when_run_returns, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(destroy_from_a_timer_callback_frees_the_loop_when_run_returns, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(destroy_from_the_wakeup_callback_frees_the_loop_when_run_returns, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(idle_channel_memory_stays_small, sup_setup, sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.lifecycle", tests, sizeof tests / sizeof tests[0], 1);

@@ -132,6 +132,34 @@ static void failed_grow_leaves_array_and_capacity_unchanged(void **state)
     assert_int_equal(f->alloc.live, 0);
 }
 
+static void resize_grows_to_exactly_n_and_never_shrinks(void **state)
+{
+    sup_loop *f = *state;
+    rx_alloc a;
+    rx_alloc_init(&a, &f->alloc.fn);
+    uint64_t *arr = NULL;
+    uint32_t cap = 0;
+    assert_int_equal(rx_resize(&a, (void **)&arr, &cap, 17, sizeof *arr), 0);
+    assert_int_equal(cap, 17);
+    assert_int_equal(a.bytes, 17 * sizeof *arr);
+    arr[16] = 99;
+    assert_int_equal(rx_resize(&a, (void **)&arr, &cap, 5, sizeof *arr), 0);
+    assert_int_equal(cap, 17);
+    assert_int_equal(a.total, 1);
+    sup_alloc_fail_nth(&f->alloc, 1);
+    uint64_t *before = arr;
+    assert_int_equal(rx_resize(&a, (void **)&arr, &cap, 33, sizeof *arr), REACTOR_ENOMEM);
+    assert_ptr_equal(arr, before);
+    assert_int_equal(cap, 17);
+    assert_int_equal(rx_resize(&a, (void **)&arr, &cap, 33, sizeof *arr), 0);
+    assert_int_equal(cap, 33);
+    assert_int_equal(arr[16], 99);
+    assert_int_equal(a.bytes, 33 * sizeof *arr);
+    rx_free(&a, arr, (size_t)cap * sizeof *arr);
+    assert_int_equal(f->alloc.live, 0);
+    assert_int_equal(f->alloc.bytes, 0);
+}
+
 static void null_user_allocator_means_the_c_library(void **state)
 {
     (void)state;
@@ -159,6 +187,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(failed_realloc_leaves_block_and_counts_intact, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(grow_doubles_from_min_cap_and_is_a_no_op_when_room_exists, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(failed_grow_leaves_array_and_capacity_unchanged, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(resize_grows_to_exactly_n_and_never_shrinks, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(null_user_allocator_means_the_c_library, sup_setup_bare, sup_teardown),
     };
     return sup_main(argc, argv, "unit.alloc", tests, sizeof tests / sizeof tests[0], 0);
