@@ -39,7 +39,7 @@ static const rx_backend_ops *loop__backend(int backend)
     case REACTOR_BACKEND_POLL:
         return &rx_poll_ops;
 #endif
-#if defined(RX_HAVE_EPOLL) && defined(RX_BUILD_EPOLL)
+#if defined(RX_HAVE_EPOLL)
     case REACTOR_BACKEND_EPOLL:
         return &rx_epoll_ops;
 #endif

@@ -11,10 +11,12 @@
 #include <windows.h>
 #else
 #define RX_HAVE_POLL 1
-#if defined(__linux__)
+#if defined(__linux__) && defined(RX_BUILD_EPOLL)
 #define RX_HAVE_EPOLL 1
-#endif
+#define RX_DEFAULT_BACKEND REACTOR_BACKEND_EPOLL
+#else
 #define RX_DEFAULT_BACKEND REACTOR_BACKEND_POLL
+#endif
 #include <time.h>
 #endif
 
