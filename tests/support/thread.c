@@ -9,6 +9,8 @@
 #include <windows.h>
 #else
 #include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <time.h>
 #endif
 
@@ -23,6 +25,9 @@ struct sup_thread {
 };
 
 static _Thread_local int thread__is_loop;
+#if !defined(_WIN32)
+static pthread_t thread__loop;
+#endif
 
 #if defined(_WIN32)
 static DWORD WINAPI thread__main(LPVOID p)
@@ -92,9 +97,40 @@ uint64_t sup_clock_ns(void)
 void sup_mark_loop_thread(void)
 {
     thread__is_loop = 1;
+#if !defined(_WIN32)
+    thread__loop = pthread_self();
+#endif
 }
 
 int sup_on_loop_thread(void)
 {
     return thread__is_loop;
+}
+
+#if !defined(_WIN32)
+static void thread__on_signal(int sig)
+{
+    (void)sig;
+}
+#endif
+
+int sup_interrupt_prepare(void)
+{
+#if defined(_WIN32)
+    return -1;
+#else
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = thread__on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked poll()/epoll_wait() fails with EINTR */
+    return sigaction(SIGUSR1, &sa, NULL) == 0 ? 0 : -1;
+#endif
+}
+
+void sup_interrupt_loop_thread(void)
+{
+#if !defined(_WIN32)
+    pthread_kill(thread__loop, SIGUSR1);
+#endif
 }

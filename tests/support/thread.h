@@ -18,4 +18,10 @@ uint64_t sup_clock_ns(void);
 void sup_mark_loop_thread(void);
 int sup_on_loop_thread(void);
 
+/* Signals that interrupt the loop thread's wait (EINTR): installs a no-op SIGUSR1 handler
+ * without SA_RESTART. 0, or -1 where there are no such signals (Windows). */
+int sup_interrupt_prepare(void);
+/* From a helper thread: interrupts the thread marked by sup_mark_loop_thread. */
+void sup_interrupt_loop_thread(void);
+
 #endif
