@@ -8,6 +8,7 @@
 #   scripts/bench.sh --quick    smoke run (1 repetition, short budgets); report in build/bench/
 #                               only, docs/ untouched
 #   options: --reps N  --no-install  --provisional (mark the numbers provisional: busy machine)
+#            --report-only (re-render the report from the last run's build/bench/results/)
 #
 # Needs: cmake, a C compiler, pkg-config; installs libuv1-dev, libevent-dev, libev-dev and
 # gnuplot-nox with apt-get when run as root and they are missing (a missing peer is skipped).
@@ -16,14 +17,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-quick=0 reps=5 install=1 provisional=0
+quick=0 reps=5 install=1 provisional=0 report_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 reps=1 ;;
     --reps) reps=$2; shift ;;
     --no-install) install=0 ;;
     --provisional) provisional=1 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    --report-only) report_only=1 install=0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -44,14 +46,20 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
+bin=$root/build/bench/bench
+out=$root/build/bench/results
+raw=$out/raw.tsv
+if [ "$report_only" = 1 ]; then
+    [ -f "$out/meta.sh" ] || { echo "bench.sh: no previous run in $out" >&2; exit 2; }
+    # shellcheck disable=SC1091
+    . "$out/meta.sh"
+else
+
 # ---- build ----
 echo "== configure and build (preset bench)"
 cmake --preset bench >/dev/null
 cmake --build --preset bench >/dev/null
-bin=$root/build/bench/bench
-out=$root/build/bench/results
 mkdir -p "$out"
-raw=$out/raw.tsv
 : >"$raw"
 : >"$out/failures.txt"
 
@@ -107,6 +115,13 @@ done
 elapsed=$(($(date +%s) - started))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== ran in ${elapsed}s; load average $load_start at the start, $load_end at the end"
+run_date=$(date -u '+%Y-%m-%d %H:%M UTC')
+run_commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)
+printf 'run_commit=%s\nquick=%s\nreps=%s\nelapsed=%s\nload_start="%s"\nload_end="%s"\nfailed=%s\nrun_date="%s"\n' \
+    "$run_commit" "$quick" "$reps" "$elapsed" "$load_start" "$load_end" "$failed" "$run_date" \
+    >"$out/meta.sh"
+fi
+mapfile -t impls < <("$bin/bench_idle" --list)
 
 # ---- medians ----
 grep '^RESULT' "$raw" | cut -f2- |
@@ -127,11 +142,11 @@ note=""
 [ "$provisional" = 1 ] && note="PROVISIONAL: the machine was not quiet (other builds and tests ran); treat ratios as indicative."
 report=$out/report.md
 awk -F'\t' \
-    -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    -v date="$run_date" \
     -v machine="$cpu; $(nproc) cores; Linux $(uname -r); $(cc --version | head -n1)" \
     -v versions="$versions" -v mode="$mode" -v note="$note" -v elapsed="$elapsed" \
     -v load="$load_start at the start, $load_end at the end" \
-    -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo -)" \
+    -v commit="$run_commit" \
     -v impls="${impls[*]}" -v plotdata="$out/plot.dat" \
     -f "$root/bench/report.awk" "$out/medians.tsv" >"$report"
 if [ -s "$out/failures.txt" ]; then
