@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # setup.sh - installs what building and testing reactor needs on Debian 12 (as root), and only
-# what is missing. Usage: scripts/setup.sh [core|windows|all]   (default: core)
+# what is missing. Usage: scripts/setup.sh [core|linux|windows|all]   (default: core)
 set -euo pipefail
 
 want=(cmake make gcc pkg-config libcmocka-dev)
 case "${1:-core}" in
   core) ;;
-  windows) want=(gcc-mingw-w64-x86-64-win32 wine wine64 dpkg-dev) ;;
-  all) want+=(clang valgrind gcc-mingw-w64-x86-64-win32 wine wine64 dpkg-dev) ;;
-  *) echo "usage: $0 [core|windows|all]" >&2; exit 2 ;;
+  linux) want+=(clang valgrind) ;;
+  windows) want=(cmake gcc-mingw-w64-x86-64-win32 wine wine64) ;;
+  all) want+=(clang valgrind gcc-mingw-w64-x86-64-win32 wine wine64) ;;
+  *) echo "usage: $0 [core|linux|windows|all]" >&2; exit 2 ;;
 esac
 
 missing=()
