@@ -1,4 +1,5 @@
-/* reactor.h - the one public header of reactor, an embeddable socket event loop.
+/** @file
+ * reactor.h - the one public header of reactor, an embeddable socket event loop.
  * Sockets are registered as channels named by a 16-bit number; readiness is level-triggered.
  * Every call returns 0 (or a count) on success and a negative REACTOR_E* code on failure; a
  * failed call changes nothing and never calls a callback. Only reactor_wakeup() is thread-safe. */
@@ -12,6 +13,9 @@
 extern "C" {
 #endif
 
+/** @def REACTOR_API
+ * Marks the exported functions: dllexport/dllimport on Windows (define REACTOR_STATIC when
+ * linking the static library there), default visibility elsewhere (the library hides the rest). */
 #if defined(_WIN32) && !defined(REACTOR_STATIC)
 #if defined(REACTOR_BUILDING)
 #define REACTOR_API __declspec(dllexport)
@@ -24,9 +28,9 @@ extern "C" {
 #define REACTOR_API
 #endif
 
-#define REACTOR_VERSION_MAJOR 0
-#define REACTOR_VERSION_MINOR 1
-#define REACTOR_VERSION_PATCH 0
+#define REACTOR_VERSION_MAJOR 0 /**< This header's version: major (incompatible changes). */
+#define REACTOR_VERSION_MINOR 1 /**< This header's version: minor (additions). */
+#define REACTOR_VERSION_PATCH 0 /**< This header's version: patch (fixes). */
 
 /** An event loop. Opaque; create with reactor_create(), free with reactor_destroy(). */
 typedef struct reactor reactor_t;
@@ -37,10 +41,10 @@ typedef uint16_t reactor_chn_t;
 /** A socket: a file descriptor on POSIX, a SOCKET (pointer-sized) on Windows. */
 #if defined(_WIN32)
 typedef uintptr_t reactor_socket_t;
-#define REACTOR_INVALID_SOCKET (~(reactor_socket_t)0)
+#define REACTOR_INVALID_SOCKET (~(reactor_socket_t)0) /**< Not a socket (INVALID_SOCKET). */
 #else
 typedef int reactor_socket_t;
-#define REACTOR_INVALID_SOCKET (-1)
+#define REACTOR_INVALID_SOCKET (-1) /**< Not a socket. */
 #endif
 
 /** A timer: an ID with a generation. 0 is never a valid timer. */
@@ -58,7 +62,7 @@ typedef uint64_t reactor_timer_t;
  * a socket the application closed without reactor_remove (reported once). */
 #define REACTOR_ERROR (1u << 3)
 
-/* Error codes: X(name, value, message). Values are ours and the same on every OS. */
+/** Error codes: X(name, value, message). Values are ours and the same on every OS. */
 #define REACTOR_ERRNO_MAP(X)                                                                       \
     X(EINVAL, -1, "invalid argument")                                                              \
     X(ENOMEM, -2, "out of memory")                                                                 \
@@ -103,10 +107,10 @@ typedef void (*reactor_wakeup_cb)(reactor_t *r, void *arg);
 /** A custom allocator. realloc must leave ptr intact when it fails; free(ctx, NULL) is never
  * called. All memory a loop uses goes through it. */
 typedef struct reactor_allocator {
-    void *(*malloc)(void *ctx, size_t size);
-    void *(*realloc)(void *ctx, void *ptr, size_t size);
-    void (*free)(void *ctx, void *ptr);
-    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);             /**< size bytes, or NULL */
+    void *(*realloc)(void *ctx, void *ptr, size_t size); /**< ptr is never NULL */
+    void (*free)(void *ctx, void *ptr);                  /**< ptr is never NULL */
+    void *ctx;                                           /**< passed to all three */
 } reactor_allocator_t;
 
 /** Options for reactor_create(). A zeroed struct means defaults. */
@@ -180,8 +184,9 @@ REACTOR_API const char *reactor_backend_name(const reactor_t *r);
 /** Fills *out with the loop's counters. Errors: EINVAL. */
 REACTOR_API int reactor_stats(const reactor_t *r, reactor_stats_t *out);
 
-/** The library's version as (major << 16) | (minor << 8) | patch, and as a string. */
+/** The library's version as (major << 16) | (minor << 8) | patch. */
 REACTOR_API unsigned reactor_version(void);
+/** The library's version as a string, "major.minor.patch". */
 REACTOR_API const char *reactor_version_string(void);
 
 #ifdef __cplusplus
