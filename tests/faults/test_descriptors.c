@@ -12,6 +12,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#if !defined(RUNNING_ON_VALGRIND)
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #define WINDOW_MS 150u
 
 /* The descriptors taken to exhaust the process, and the limit to restore. */
@@ -193,7 +202,12 @@ static void a_running_loop_survives_descriptor_exhaustion_and_recovers(void **st
     assert_int_equal(socket(AF_INET, SOCK_STREAM, 0), -1);
     assert_int_equal(errno, EMFILE);
     int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), -1);
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0) {
+        /* valgrind emulates RLIMIT_NOFILE and does not apply it to socketpair. */
+        assert_true(RUNNING_ON_VALGRIND);
+        close(sv[0]);
+        close(sv[1]);
+    }
     /* The pending connection needs no descriptor on this side until accept. */
     reactor_socket_t ignored;
     assert_int_equal(sup_connect_start(port, &ignored), -1); /* socket() fails */
@@ -225,6 +239,15 @@ static void a_running_loop_survives_descriptor_exhaustion_and_recovers(void **st
 
     /* Descriptors come back: resume accepting; the queued connection is served. */
     fd__restore(&x);
+    if (RUNNING_ON_VALGRIND) {
+        /* valgrind's emulated limit lets the kernel accept and then closes the new descriptor
+         * itself, so the queued connection is gone: connect again. */
+        sup_close_now(f, client);
+        client = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(client >= 0);
+        sup_track(f, client);
+        assert_int_equal(connect(client, (struct sockaddr *)&ss, len), 0);
+    }
     assert_int_equal(reactor_modify(f->r, srv.chn, REACTOR_READABLE), 0);
     assert_true(sup_run_until(f, fd__accepted, &srv, SUP_WAIT_MS));
     sup_track(f, srv.accepted);
