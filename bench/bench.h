@@ -7,6 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A socket as the OS names it: a descriptor on POSIX, a SOCKET (a kernel handle) on Windows. */
+#if defined(_WIN32)
+typedef uintptr_t bench_sock;
+#else
+typedef int bench_sock;
+#endif
+
 #define BENCH_READ (1u << 0)
 #define BENCH_WRITE (1u << 1)
 
@@ -28,7 +35,8 @@ typedef struct bench_impl {
     const char *floor; /* the raw loop it is compared against, NULL for a floor itself */
     void *(*create)(const bench_config *cfg);
     void (*destroy)(void *lp);
-    int (*io_add)(void *lp, uint32_t slot, int fd, unsigned events, bench_io_cb cb, void *arg);
+    int (*io_add)(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                  void *arg);
     int (*io_remove)(void *lp, uint32_t slot);
     int (*timer_start)(void *lp, uint32_t slot, uint64_t ms, bench_timer_cb cb, void *arg);
     int (*timer_stop)(void *lp, uint32_t slot);
@@ -49,6 +57,8 @@ extern const bench_impl bench_impl_raw_epoll;
 extern const bench_impl bench_impl_libuv;
 extern const bench_impl bench_impl_libevent;
 extern const bench_impl bench_impl_libev;
+extern const bench_impl bench_impl_reactor_afd;
+extern const bench_impl bench_impl_raw_afd;
 
 /* ---- harness ---- */
 
@@ -66,10 +76,11 @@ uint64_t bench_now_ns(void);
 /* xorshift64*: the same sequence for every implementation. */
 uint64_t bench_rand(uint64_t *state);
 
-void bench_nonblock(int fd);
-/* n AF_UNIX stream socketpairs, both ends non-blocking: fds[2i], fds[2i+1]. */
-int *bench_socketpairs(uint32_t n);
-void bench_close_all(int *fds, uint32_t count);
+void bench_nonblock(bench_sock fd);
+/* n connected stream socket pairs, both ends non-blocking: fds[2i], fds[2i+1]. AF_UNIX
+ * socketpairs on POSIX; loopback TCP pairs on Windows (no socketpair there). */
+bench_sock *bench_socketpairs(uint32_t n);
+void bench_close_all(bench_sock *fds, uint32_t count);
 
 /* One tab-separated line on stdout: RESULT workload case impl metric value unit. */
 void bench_result(const char *workload, const char *bcase, const char *impl, const char *metric,

@@ -1,28 +1,29 @@
 /* idle.c - idle-many/active-few (after libev's classic benchmark): N socketpairs, one read
  * watcher each; an iteration writes one byte into A distinct pairs, then runs the loop until
  * all A callbacks have read their byte. Reports set-up time (N registrations and the first
- * non-blocking iteration, which lazy loops need to reach the kernel) and time per iteration. */
+ * non-blocking iteration, which lazy loops need to reach the kernel) and time per iteration.
+ * On Windows the pairs are loopback TCP connections (bench_socketpairs). */
 #include "bench.h"
+#include "bench_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 
 typedef struct idle__ctx {
-    int *fds; /* pair i: fds[2i] written by the bench, fds[2i+1] watched */
+    bench_sock *fds; /* pair i: fds[2i] written by the bench, fds[2i+1] watched */
     uint64_t got, spurious;
 } idle__ctx;
 
 typedef struct idle__pair {
     idle__ctx *ctx;
-    int fd;
+    bench_sock fd;
 } idle__pair;
 
 static void idle__on_read(void *arg, unsigned events)
 {
     const idle__pair *pr = arg;
     char c;
-    if ((events & BENCH_READ) && recv(pr->fd, &c, 1, 0) == 1)
+    if ((events & BENCH_READ) && bench_recv(pr->fd, &c, 1) == 1)
         pr->ctx->got++;
     else
         pr->ctx->spurious++;
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
             uint32_t base = (uint32_t)(bench_rand(&rng) % n);
             for (uint32_t k = 0; k < act; k++) {
                 uint32_t idx = (base + k * stride) % n;
-                if (send(ctx.fds[2 * idx], "x", 1, 0) != 1)
+                if (bench_send(ctx.fds[2 * idx], "x", 1) != 1)
                     bench_fail(im->name, "send failed");
             }
             expected += act;

@@ -112,8 +112,8 @@ static void uimpl__on_poll(uv_poll_t *h, int status, int events)
     s->cb(s->arg, ev);
 }
 
-static int uimpl__io_add(void *lp, uint32_t slot, int fd, unsigned events, bench_io_cb cb,
-                         void *arg)
+static int uimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
+                         bench_io_cb cb, void *arg)
 {
     uimpl *p = lp;
     if (!p->free_list)

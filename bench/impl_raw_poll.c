@@ -56,8 +56,8 @@ static void rpoll__destroy(void *lp)
     free(p);
 }
 
-static int rpoll__io_add(void *lp, uint32_t slot, int fd, unsigned events, bench_io_cb cb,
-                         void *arg)
+static int rpoll__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
+                         bench_io_cb cb, void *arg)
 {
     rpoll *p = lp;
     uint32_t pos = ++p->n;

@@ -1,5 +1,6 @@
-/* impl_reactor.c - reactor under test, once per backend (REACTOR_BACKEND_POLL / _EPOLL), driven
- * only through include/reactor.h. Slots map to channel numbers and timer IDs. */
+/* impl_reactor.c - reactor under test, once per backend (REACTOR_BACKEND_POLL / _EPOLL, or
+ * _AFD on Windows), driven only through include/reactor.h. Slots map to channel numbers and
+ * timer IDs. */
 #include "bench.h"
 
 #include <reactor.h>
@@ -77,6 +78,12 @@ static void *rimpl__create(const bench_config *cfg, int backend)
     return p;
 }
 
+#if defined(_WIN32)
+static void *rimpl__create_afd(const bench_config *cfg)
+{
+    return rimpl__create(cfg, REACTOR_BACKEND_AFD);
+}
+#else
 static void *rimpl__create_poll(const bench_config *cfg)
 {
     return rimpl__create(cfg, REACTOR_BACKEND_POLL);
@@ -86,6 +93,7 @@ static void *rimpl__create_epoll(const bench_config *cfg)
 {
     return rimpl__create(cfg, REACTOR_BACKEND_EPOLL);
 }
+#endif
 
 static void rimpl__destroy(void *lp)
 {
@@ -96,8 +104,8 @@ static void rimpl__destroy(void *lp)
     free(p);
 }
 
-static int rimpl__io_add(void *lp, uint32_t slot, int fd, unsigned events, bench_io_cb cb,
-                         void *arg)
+static int rimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
+                         bench_io_cb cb, void *arg)
 {
     rimpl *p = lp;
     rimpl__io *s = &p->io[slot];
@@ -158,6 +166,22 @@ static long rimpl__loop_bytes(void *lp)
     return (long)st.bytes_live;
 }
 
+#if defined(_WIN32)
+const bench_impl bench_impl_reactor_afd = {
+    .name = "reactor-afd",
+    .floor = "raw-afd",
+    .create = rimpl__create_afd,
+    .destroy = rimpl__destroy,
+    .io_add = rimpl__io_add,
+    .io_remove = rimpl__io_remove,
+    .timer_start = rimpl__timer_start,
+    .timer_stop = rimpl__timer_stop,
+    .run_once = rimpl__run_once,
+    .run_nowait = rimpl__run_nowait,
+    .wakeup = rimpl__wakeup,
+    .loop_bytes = rimpl__loop_bytes,
+};
+#else
 const bench_impl bench_impl_reactor_poll = {
     .name = "reactor-poll",
     .floor = "raw-poll",
@@ -187,3 +211,4 @@ const bench_impl bench_impl_reactor_epoll = {
     .wakeup = rimpl__wakeup,
     .loop_bytes = rimpl__loop_bytes,
 };
+#endif

@@ -2,15 +2,11 @@
  * each client sends a 64-byte message carrying a sequence number, the server end echoes it,
  * the client checks it and sends the next, R times. Reports round trips per second. */
 #include "bench.h"
+#include "bench_net.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define PP__MSG 64
 
@@ -18,7 +14,7 @@ typedef struct pp__ctx pp__ctx;
 
 typedef struct pp__end {
     pp__ctx *ctx;
-    int fd;
+    bench_sock fd;
     int is_client;
     uint32_t have; /* bytes of the current message received */
     uint64_t seq;  /* client: the sequence number in flight */
@@ -32,7 +28,7 @@ struct pp__ctx {
 
 static void pp__send_msg(pp__end *e, const char *msg)
 {
-    if (send(e->fd, msg, PP__MSG, 0) != PP__MSG)
+    if (bench_send(e->fd, msg, PP__MSG) != PP__MSG)
         e->ctx->errors++;
 }
 
@@ -44,7 +40,7 @@ static void pp__on_io(void *arg, unsigned events)
         ctx->errors++;
         return;
     }
-    ssize_t n = recv(e->fd, e->buf + e->have, PP__MSG - e->have, 0);
+    bench_ssize n = bench_recv(e->fd, e->buf + e->have, PP__MSG - e->have);
     if (n <= 0) {
         ctx->errors++;
         return;
@@ -71,27 +67,6 @@ static void pp__on_io(void *arg, unsigned events)
     pp__send_msg(e, e->buf);
 }
 
-static void pp__connect(int lfd, const struct sockaddr_in *addr, int *client, int *server)
-{
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    if (c < 0 || connect(c, (const struct sockaddr *)addr, sizeof *addr) != 0) {
-        perror("connect");
-        exit(2);
-    }
-    int s = accept(lfd, NULL, NULL);
-    if (s < 0) {
-        perror("accept");
-        exit(2);
-    }
-    int one = 1;
-    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    bench_nonblock(c);
-    bench_nonblock(s);
-    *client = c;
-    *server = s;
-}
-
 int main(int argc, char **argv)
 {
     bench_args a;
@@ -106,14 +81,8 @@ int main(int argc, char **argv)
     char bcase[64];
     snprintf(bcase, sizeof bcase, "%u conn%s", conns, conns == 1 ? "" : "s");
 
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof addr;
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
-        listen(lfd, 1024) != 0 || getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
-        perror("listen");
-        return 2;
-    }
+    struct sockaddr_in addr;
+    bench_sock lfd = bench_tcp_listen(&addr);
     pp__end *ends = calloc(2 * (size_t)conns, sizeof *ends);
     if (!ends)
         bench_fail(im->name, "out of memory");
@@ -123,7 +92,7 @@ int main(int argc, char **argv)
         bench_fail(im->name, "create failed");
     for (uint32_t i = 0; i < conns; i++) {
         pp__end *c = &ends[2 * i], *s = &ends[2 * i + 1];
-        pp__connect(lfd, &addr, &c->fd, &s->fd);
+        bench_tcp_pair(lfd, &addr, &c->fd, &s->fd);
         c->ctx = s->ctx = &ctx;
         c->is_client = 1;
         bench_check(im->name, im->io_add(lp, 2 * i, c->fd, BENCH_READ, pp__on_io, c), "io_add");
@@ -152,8 +121,8 @@ int main(int argc, char **argv)
                  "round trips/s");
     im->destroy(lp);
     for (uint32_t i = 0; i < 2 * conns; i++)
-        close(ends[i].fd);
-    close(lfd);
+        bench_sock_close(ends[i].fd);
+    bench_sock_close(lfd);
     free(ends);
     return 0;
 }
