@@ -6,9 +6,10 @@ set -euo pipefail
 want=(cmake make gcc pkg-config libcmocka-dev)
 case "${1:-core}" in
   core) ;;
-  linux) want+=(clang valgrind) ;;
+  linux) want+=(clang libclang-rt-14-dev valgrind doxygen clang-format) ;;
   windows) want=(cmake gcc-mingw-w64-x86-64-win32 wine wine64) ;;
-  all) want+=(clang valgrind gcc-mingw-w64-x86-64-win32 wine wine64) ;;
+  all) want+=(clang libclang-rt-14-dev valgrind doxygen clang-format
+              gcc-mingw-w64-x86-64-win32 wine wine64) ;;
   *) echo "usage: $0 [core|linux|windows|all]" >&2; exit 2 ;;
 esac
 
