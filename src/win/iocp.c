@@ -158,7 +158,8 @@ static rx_pinned *iocp__settle(iocp__state *b, const rx_afd_completion *e)
     return s;
 }
 
-/* Cancels everything, waits up to ms for the packets, frees the states they settle. */
+/* Waits up to ms for the packets of pending polls, freeing the states they settle. A wait that
+ * times out has used up the deadline: nothing more is waited for. */
 static void iocp__drain(iocp__state *b, int ms)
 {
     uint64_t deadline = rx_clock_ns() + (uint64_t)ms * 1000000u;
@@ -167,7 +168,7 @@ static void iocp__drain(iocp__state *b, int ms)
         int wait = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
         uint32_t n = 0;
         int32_t st = b->k->dequeue(b->port, b->batch, IOCP__BATCH, &n, wait);
-        if (st != RX_STATUS_SUCCESS && st != RX_STATUS_TIMEOUT)
+        if (st != RX_STATUS_SUCCESS)
             break;
         for (uint32_t i = 0; i < n; i++) {
             if (b->batch[i].key != IOCP__KEY_AFD)
@@ -176,12 +177,10 @@ static void iocp__drain(iocp__state *b, int ms)
             if (s)
                 iocp__reap(b, s);
         }
-        if (!n && wait == 0)
-            break;
     }
 }
 
-static void iocp__destroy(void *be)
+void rx_iocp_destroy_report(void *be, rx_iocp_final *out)
 {
     iocp__state *b = be;
     for (rx_pinned *s = b->arm, *next; s; s = next) {
@@ -203,9 +202,19 @@ static void iocp__destroy(void *be)
     b->k->handle_close(b->port);
     /* States still pending stay allocated with their blocks: the kernel may still write them. */
     (void)rx_pool_check(&b->pool);
-    (void)rx_pool_free(&b->pool);
+    uint32_t kept = rx_pool_free(&b->pool);
+    if (out) {
+        out->undrained = b->undrained;
+        out->blocks_kept = kept;
+        out->poison_hits = b->pool.poison_hits;
+    }
     rx_free(b->alloc, b->by_num, (size_t)b->by_num_cap * sizeof *b->by_num);
     rx_free(b->alloc, b, sizeof *b);
+}
+
+static void iocp__destroy(void *be)
+{
+    rx_iocp_destroy_report(be, NULL);
 }
 
 static int iocp__grow_numbers(iocp__state *b, uint32_t need)

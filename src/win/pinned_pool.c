@@ -1,12 +1,27 @@
 /* pinned_pool.c - blocks of RX_PIN_PER_BLOCK poll states from the loop's allocator, never
  * moved or resized. Each block counts its states in use; an emptied block is freed unless it is
  * the only spare. Free states are poisoned (in every build: 72 bytes per put and get) so a
- * late kernel write shows. */
+ * late kernel write shows; under ASan (or valgrind, with RX_PIN_MEMCHECK) they are also
+ * unaddressable, so the write itself is reported. */
 #include "pinned_pool.h"
 
 #include <assert.h>
 #include <stddef.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL__ASAN 1
+#endif
+#endif
+#if defined(POOL__ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(RX_PIN_MEMCHECK)
+#include <valgrind/memcheck.h>
+#endif
 
 #define POOL__POISON 0xDB
 
@@ -28,18 +43,47 @@ static rx_pin_block *pool__block(rx_pinned *s)
     return (rx_pin_block *)(void *)((unsigned char *)first - offsetof(rx_pin_block, states));
 }
 
+/* A free state's body is closed to everyone but the pool: the kernel may not write it. */
+static void pool__close(rx_pinned *s)
+{
+    unsigned char *b = (unsigned char *)s + POOL__BODY;
+    (void)b;
+#if defined(POOL__ASAN)
+    ASAN_POISON_MEMORY_REGION(b, sizeof *s - POOL__BODY);
+#endif
+#if defined(RX_PIN_MEMCHECK)
+    (void)VALGRIND_MAKE_MEM_NOACCESS(b, sizeof *s - POOL__BODY);
+#endif
+}
+
+static void pool__open(rx_pinned *s)
+{
+    unsigned char *b = (unsigned char *)s + POOL__BODY;
+    (void)b;
+#if defined(POOL__ASAN)
+    ASAN_UNPOISON_MEMORY_REGION(b, sizeof *s - POOL__BODY);
+#endif
+#if defined(RX_PIN_MEMCHECK)
+    (void)VALGRIND_MAKE_MEM_DEFINED(b, sizeof *s - POOL__BODY);
+#endif
+}
+
 static void pool__poison(rx_pinned *s)
 {
     memset((unsigned char *)s + POOL__BODY, POOL__POISON, sizeof *s - POOL__BODY);
+    pool__close(s);
 }
 
-static int pool__intact(const rx_pinned *s)
+/* Whether a free state still holds its poison; it stays closed. */
+static int pool__intact(rx_pinned *s)
 {
+    pool__open(s);
     const unsigned char *b = (const unsigned char *)s + POOL__BODY;
-    for (size_t i = 0; i < sizeof *s - POOL__BODY; i++)
-        if (b[i] != POOL__POISON)
-            return 0;
-    return 1;
+    int ok = 1;
+    for (size_t i = 0; i < sizeof *s - POOL__BODY && ok; i++)
+        ok = b[i] == POOL__POISON;
+    pool__close(s);
+    return ok;
 }
 
 static void pool__unlink(rx_pin_pool *p, rx_pin_block *b)
@@ -120,6 +164,7 @@ rx_pinned *rx_pool_get(rx_pin_pool *p)
         pool__unlink(p, b);
     if (!pool__intact(s))
         p->poison_hits++;
+    pool__open(s);
     memset((unsigned char *)s + POOL__BODY, 0, sizeof *s - POOL__BODY);
     s->next = NULL;
     s->flags = s->events = s->pad = 0;
