@@ -26,7 +26,7 @@
 /* The descriptors taken to exhaust the process, and the limit to restore. */
 typedef struct fd__fill {
     struct rlimit saved;
-    int base;     /* /dev/null, dup'ed to fill */
+    int base; /* /dev/null, dup'ed to fill */
     int *fds;
     int n, cap;
 } fd__fill;
@@ -253,8 +253,7 @@ static void a_running_loop_survives_descriptor_exhaustion_and_recovers(void **st
     sup_track(f, srv.accepted);
     sup_probe pc = {0};
     reactor_chn_t cc;
-    assert_int_equal(reactor_add(f->r, srv.accepted, REACTOR_READABLE, sup_probe_cb, &pc, &cc),
-                     0);
+    assert_int_equal(reactor_add(f->r, srv.accepted, REACTOR_READABLE, sup_probe_cb, &pc, &cc), 0);
     assert_int_equal(sup_send(client, "hi", 2), 2);
     assert_true(sup_run_until_count(f, &pc.calls, 1, SUP_WAIT_MS));
     char buf[4];
@@ -306,11 +305,13 @@ int main(int argc, char **argv)
     (void)argv;
     return 0; /* POSIX only: not registered on Windows */
 #else
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_fails_cleanly_at_every_descriptor_shortfall, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(a_running_loop_survives_descriptor_exhaustion_and_recovers, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(closed_and_removed_while_a_dup_lives_leaves_the_loop_quiet, sup_setup, sup_teardown),
     };
+    // clang-format on
     return sup_main(argc, argv, "faults.descriptors", tests, sizeof tests / sizeof tests[0], 1);
 #endif
 }

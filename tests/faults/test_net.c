@@ -146,8 +146,8 @@ typedef struct fn__half {
     reactor_socket_t s;
     unsigned all;
     int calls;
-    int eof;      /* recv returned 0 */
-    size_t got;   /* bytes read before end of stream */
+    int eof;    /* recv returned 0 */
+    size_t got; /* bytes read before end of stream */
     char buf[16];
 } fn__half;
 
@@ -186,8 +186,8 @@ static void fn__half_close(sup_loop *f, const reactor_socket_t sv[2])
     reactor_chn_t chn = 0;
     assert_int_equal(sup_send(sv[1], "bye", 3), 3);
     assert_int_equal(sup_shutdown_write(sv[1]), 0);
-    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE | REACTOR_WRITABLE, fn__half_cb,
-                                 &h, &chn),
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE | REACTOR_WRITABLE, fn__half_cb, &h,
+                                 &chn),
                      0);
     assert_true(sup_run_until(f, fn__half_done, &h, SUP_WAIT_MS));
     assert_true(h.all & REACTOR_READABLE);
@@ -281,9 +281,9 @@ static void closed_without_remove_is_reported_as_documented_without_a_busy_loop(
     sup_assert_loop_works(f);
 }
 
-
 int main(int argc, char **argv)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(peer_reset_is_reported_once_per_iteration_then_quiet_once_removed, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(peer_reset_is_reported_with_no_interest_at_all, sup_setup, sup_teardown),
@@ -293,5 +293,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(pair_peer_half_close_reports_readable_and_hangup_and_stays_writable, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(closed_without_remove_is_reported_as_documented_without_a_busy_loop, sup_setup, sup_teardown),
     };
+    // clang-format on
     return sup_main(argc, argv, "faults.net", tests, sizeof tests / sizeof tests[0], 1);
 }

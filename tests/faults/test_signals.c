@@ -33,7 +33,7 @@ typedef struct sg__world {
     atomic_int errors;
     /* loop thread only */
     long received, out_of_order;
-    long seen;              /* published value seen by the latest wake-up callback */
+    long seen; /* published value seen by the latest wake-up callback */
     int timers_fired, timers_early, timers_live, timers_started;
     uint64_t repeat_fires, repeat_early, repeat_last_ms;
 } sg__world;
@@ -145,8 +145,8 @@ static void sg__on_repeat(reactor_t *r, reactor_timer_t id, void *arg)
 static int sg__finished(void *ctx)
 {
     sg__world *w = ctx;
-    return atomic_load(&w->done) && w->received == BYTES &&
-           w->seen == atomic_load(&w->published) && w->timers_live == 0;
+    return atomic_load(&w->done) && w->received == BYTES && w->seen == atomic_load(&w->published) &&
+           w->timers_live == 0;
 }
 
 static void sg__stop_storm(reactor_t *r, reactor_timer_t id, void *arg)
@@ -228,9 +228,11 @@ int main(int argc, char **argv)
     (void)argv;
     return 0; /* POSIX only: not registered on Windows */
 #else
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(eintr_storm_loses_no_byte_timer_or_wakeup_and_fires_no_timer_early, sup_setup_bare, sup_teardown),
     };
+    // clang-format on
     return sup_main(argc, argv, "faults.signals", tests, sizeof tests / sizeof tests[0], 1);
 #endif
 }

@@ -187,8 +187,10 @@ static void wakeup_storm_from_8_threads_while_channels_churn_loses_no_wakeup(voi
 
 int main(int argc, char **argv)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(wakeup_storm_from_8_threads_while_channels_churn_loses_no_wakeup, sup_setup_bare, sup_teardown),
     };
+    // clang-format on
     return sup_main(argc, argv, "faults.storm", tests, sizeof tests / sizeof tests[0], 1);
 }

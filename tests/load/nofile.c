@@ -20,8 +20,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
-        fprintf(stderr, "nofile: hard limit %llu is below %llu\n",
-                (unsigned long long)rl.rlim_max, (unsigned long long)want);
+        fprintf(stderr, "nofile: hard limit %llu is below %llu\n", (unsigned long long)rl.rlim_max,
+                (unsigned long long)want);
         return 2;
     }
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < want) {

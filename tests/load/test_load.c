@@ -44,8 +44,8 @@ struct ld__world {
     reactor_chn_t listener_chn;
     ld__conn *clients, *servers;
     int n, started, connecting, connected, accepted, sending, finished, server_open;
-    int peak_open; /* most client + server sockets open at once */
-    uint64_t total;     /* bytes per client stream */
+    int peak_open;  /* most client + server sockets open at once */
+    uint64_t total; /* bytes per client stream */
     size_t window;
     int failed;
     char why[160];
@@ -147,8 +147,8 @@ static void ld__server_io(reactor_t *r, reactor_chn_t chn, unsigned events, void
         w->server_open--;
         return;
     }
-    ld__want(c, (c->len < LD_BUF ? REACTOR_READABLE : 0u) |
-                    (c->off < c->len ? REACTOR_WRITABLE : 0u));
+    ld__want(c,
+             (c->len < LD_BUF ? REACTOR_READABLE : 0u) | (c->off < c->len ? REACTOR_WRITABLE : 0u));
 }
 
 static void ld__accept(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg)
@@ -348,8 +348,7 @@ static uint64_t ld__round(ld__world *w, uint16_t port, long messages, long size)
     w->window = (size_t)(2 * size);
     reactor_timer_t sample, deadline;
     assert_int_equal(reactor_timer_start(w->f->r, 20, 20, ld__on_sample, w, &sample), 0);
-    assert_int_equal(reactor_timer_start(w->f->r, LD_DEADLINE_MS, 0, ld__on_deadline, w,
-                                         &deadline),
+    assert_int_equal(reactor_timer_start(w->f->r, LD_DEADLINE_MS, 0, ld__on_deadline, w, &deadline),
                      0);
     /* Phase 1: every connection open at once, no byte sent yet. */
     while (!w->failed && (w->connected < w->n || w->accepted < w->n)) {
@@ -438,11 +437,10 @@ static void echo_at_n_concurrent_connections_checks_every_byte_in_bounded_memory
                   "%llu ms); loop memory peak %llu bytes (%.0f per channel), %llu allocations "
                   "in round 1, %llu in round 2; RSS %.1f MB -> peak %.1f -> %.1f -> %.1f MB\n",
                   sup_backend_arg(), n, messages, size, (unsigned long long)ms1,
-                  (unsigned long long)ms2, (unsigned long long)live1,
-                  (double)live1 / (2.0 * n + 1), (unsigned long long)(s1.allocations_total -
-                                                                      s0.allocations_total),
-                  (unsigned long long)(s2.allocations_total - s1.allocations_total),
-                  rss0 / 1e6, peak1 / 1e6, rss1 / 1e6, rss2 / 1e6);
+                  (unsigned long long)ms2, (unsigned long long)live1, (double)live1 / (2.0 * n + 1),
+                  (unsigned long long)(s1.allocations_total - s0.allocations_total),
+                  (unsigned long long)(s2.allocations_total - s1.allocations_total), rss0 / 1e6,
+                  peak1 / 1e6, rss1 / 1e6, rss2 / 1e6);
     /* Loop memory: bounded per channel (arrays double, so up to twice the need) plus a base. */
     assert_true(live1 <= 65536u + 512u * (2u * (uint64_t)n + 1u));
     assert_int_equal(s2.channels, 1);
@@ -462,8 +460,10 @@ static void echo_at_n_concurrent_connections_checks_every_byte_in_bounded_memory
 
 int main(int argc, char **argv)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(echo_at_n_concurrent_connections_checks_every_byte_in_bounded_memory, sup_setup, sup_teardown),
     };
+    // clang-format on
     return sup_main(argc, argv, "load.echo", tests, sizeof tests / sizeof tests[0], 1);
 }
