@@ -325,7 +325,10 @@ static int drv__timer_start(mdl_world *w)
     int rc = reactor_timer_start(w->r, timeout, repeat, cb, &w->targ[slot], out);
     uint64_t post = rx_clock_ns();
     drv__note(w, "timer_start %llu ms repeat %llu%s -> %s id=%#llx", (unsigned long long)timeout,
-              (unsigned long long)repeat, variant == 0 ? " null-cb" : variant == 1 ? " null-out" : "",
+              (unsigned long long)repeat,
+              variant == 0   ? " null-cb"
+              : variant == 1 ? " null-out"
+                             : "",
               drv__err(rc), (unsigned long long)id);
     if (drv__injected(w, rc, f0) && variant > 1) {
         if (id != 77)
@@ -608,9 +611,9 @@ static void drv__act(mdl_world *w, reactor_chn_t self_chn, int self_timer)
         if (self_chn)
             (void)drv__remove(w, self_chn);
         else if (self_timer >= 0)
-            (void)drv__timer_stop(w, m->timer[self_timer].active ? m->timer[self_timer].id
-                                                                   : m->dead[(m->dead_n - 1) %
-                                                                             MDL_DEAD_IDS]);
+            (void)drv__timer_stop(w, m->timer[self_timer].active
+                                         ? m->timer[self_timer].id
+                                         : m->dead[(m->dead_n - 1) % MDL_DEAD_IDS]);
         break;
     case 1:
         (void)drv__remove(w, drv__pick_chn(w));
@@ -689,8 +692,8 @@ static int drv__run_checks(mdl_world *w, reactor_run_mode mode, int wake_before)
             continue;
         }
         if (!w->cfg.eventual)
-            return drv__fail(w, "channel %u (sock %u) holds %#x but got no callback",
-                             (unsigned)chn, (unsigned)s, expect);
+            return drv__fail(w, "channel %u (sock %u) holds %#x but got no callback", (unsigned)chn,
+                             (unsigned)s, expect);
         if (!c->owed_since)
             c->owed_since = clock;
         else if (clock - c->owed_since > DRV__OWED_NS)
@@ -906,8 +909,9 @@ uint64_t mdl_world_ops(const mdl_world *w)
 void mdl_world_summary(const mdl_world *w, char *buf, size_t n)
 {
     const mdl_model *m = &w->m;
-    snprintf(buf, n, "%llu iterations, %llu I/O callbacks, %llu timer callbacks, %llu wake-ups, "
-                     "peak channel number %u",
+    snprintf(buf, n,
+             "%llu iterations, %llu I/O callbacks, %llu timer callbacks, %llu wake-ups, "
+             "peak channel number %u",
              (unsigned long long)m->iterations, (unsigned long long)m->io_calls,
              (unsigned long long)m->timer_calls, (unsigned long long)m->wake_calls,
              (unsigned)(m->fresh - 1));

@@ -33,11 +33,11 @@ uint32_t mdl_bytes_next(void *bytes, uint32_t bound);
 typedef struct mdl_world mdl_world;
 
 typedef struct mdl_config {
-    int backend;      /* REACTOR_BACKEND_* */
-    uint32_t pairs;   /* socket pairs, at most MDL_MAX_SOCKS / 2 */
-    int eventual;     /* I/O checked as "eventually, and nothing unrequested" (AFD) */
-    int inject;       /* allow the "fail the next allocation" operation */
-    int trace;        /* print every operation */
+    int backend;    /* REACTOR_BACKEND_* */
+    uint32_t pairs; /* socket pairs, at most MDL_MAX_SOCKS / 2 */
+    int eventual;   /* I/O checked as "eventually, and nothing unrequested" (AFD) */
+    int inject;     /* allow the "fail the next allocation" operation */
+    int trace;      /* print every operation */
     mdl_source src;
 } mdl_config;
 

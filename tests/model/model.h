@@ -16,16 +16,16 @@
 
 /* One socket of a pair; socket i's peer is i ^ 1. */
 typedef struct mdl_sock {
-    uint32_t unread;   /* bytes the peer wrote that this socket has not read */
-    uint32_t writes;   /* peer writes since unread was last 0 (bounds kernel buffer use) */
-    uint8_t eof_in;    /* the peer shut down its sending side */
-    uint8_t shut_out;  /* this socket shut down its sending side */
-    uint16_t chn;      /* registered as this channel, 0 if not */
+    uint32_t unread;  /* bytes the peer wrote that this socket has not read */
+    uint32_t writes;  /* peer writes since unread was last 0 (bounds kernel buffer use) */
+    uint8_t eof_in;   /* the peer shut down its sending side */
+    uint8_t shut_out; /* this socket shut down its sending side */
+    uint16_t chn;     /* registered as this channel, 0 if not */
 } mdl_sock;
 
 typedef struct mdl_chan {
     uint8_t live;
-    uint8_t interest;      /* REACTOR_READABLE | REACTOR_WRITABLE */
+    uint8_t interest; /* REACTOR_READABLE | REACTOR_WRITABLE */
     uint16_t sock;
     uint32_t added_run;    /* the run it was added in (from a callback), else 0 */
     uint32_t modified_run; /* the last run a callback modified it in */

@@ -51,8 +51,9 @@ static void random_operations_match_the_model(void **state)
         if (mdl_world_close(w) != 0)
             bad = 1;
         if (bad) {
-            fprintf(stderr, "FAILED: seed %llu after %llu operations; reproduce with:\n"
-                            "  test_model %s --seed=%llu --ops=%llu --trace\n",
+            fprintf(stderr,
+                    "FAILED: seed %llu after %llu operations; reproduce with:\n"
+                    "  test_model %s --seed=%llu --ops=%llu --trace\n",
                     seed, done, sup_backend_arg(), seed, done);
             fail_msg("model mismatch (seed %llu)", seed);
         }

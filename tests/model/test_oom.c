@@ -241,7 +241,8 @@ static void lifecycle_survives_a_failure_at_every_allocation(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(lifecycle_survives_a_failure_at_every_allocation, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(lifecycle_survives_a_failure_at_every_allocation,
+                                        sup_setup_bare, sup_teardown),
     };
     return sup_main(argc, argv, "model.oom", tests, sizeof tests / sizeof tests[0], 1);
 }
