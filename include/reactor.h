@@ -136,6 +136,8 @@ typedef struct reactor_stats {
     uint64_t pending_polls;      /**< kernel polls in flight (AFD backend; 0 elsewhere) */
     uint64_t pinned_blocks;      /**< pinned state blocks allocated (AFD backend; 0 elsewhere) */
     uint64_t undrained_polls;    /**< polls the kernel never finished at destroy (AFD) */
+    uint64_t backend_resets;     /**< kernel sets rebuilt to drop a watch that outlived its
+                                      channel (epoll, after a close while a dup was open) */
 } reactor_stats_t;
 
 /** Creates a loop in *out. opts may be NULL. Errors: EINVAL, ENOMEM, ENOTSUP, ESYS. */

@@ -64,6 +64,10 @@ typedef struct rx_backend_ops {
     int (*wakeup)(void *be);
     /* Adds the backend's counters (stale completions, pending polls, pinned blocks). */
     void (*stats)(const void *be, reactor_stats_t *out);
+    /* Optional (NULL when reports can never name a removed channel). Drops every watch so
+     * the core can add the live channels again: for a kernel set that can keep a watch the
+     * backend could not delete (epoll, after a close with a dup alive). 0 or ESYS. */
+    int (*reset)(void *be);
 } rx_backend_ops;
 
 #if defined(RX_HAVE_POLL) || !defined(_WIN32)

@@ -250,6 +250,25 @@ static void loop__dispatch_io(reactor_t *r)
     r->ready.n = 0;
 }
 
+/* A report that names no live channel before any callback ran comes from a watch the backend
+ * could not delete (epoll: the application closed the descriptor while a dup kept the socket
+ * open). Level-triggered, it would come back every wait: rebuild the backend's set. */
+static void loop__drop_ghosts(reactor_t *r)
+{
+    uint32_t i = 0;
+    while (i < r->ready.n && rx_table_find_id(&r->table, rx_event_id(r->ready.ev[i])) >= 0)
+        i++;
+    if (i == r->ready.n || r->ops->reset(r->be) != 0)
+        return;
+    r->counts.backend_resets++;
+    for (uint32_t slot = 0; slot < r->table.count; slot++) {
+        const rx_record *rec = &r->table.rec[slot];
+        /* A descriptor closed without reactor_remove fails here and stays unwatched, as the
+         * kernel had already left it. */
+        (void)r->ops->add(r->be, slot, rx_table_id(&r->table, slot), rec->sock, rec->events);
+    }
+}
+
 static void loop__run_timers(reactor_t *r)
 {
     /* Timers started by these callbacks wait for the next pass, so a 0 ms timer restarted
@@ -285,6 +304,8 @@ static int loop__iterate(reactor_t *r, reactor_run_mode mode)
         timeout = loop__timeout(r, mode);
     }
     r->counts.iterations++;
+    if (r->ops->reset) /* before any callback can remove a channel */
+        loop__drop_ghosts(r);
     if (r->ready.woken) {
         /* An exchange, not a store: it acquires what every coalesced waker published. */
         atomic_exchange(&r->wake_pending, 0);

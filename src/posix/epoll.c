@@ -55,6 +55,20 @@ static int epoll__error(int e)
     }
 }
 
+/* A new epoll set holding only the wake-up descriptor, or -1. */
+static int epoll__new_set(const rx_wakeup *wake)
+{
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, wake->rfd, &ev) != 0) {
+        close(epfd);
+        return -1;
+    }
+    return epfd;
+}
+
 static int epoll__init(void **out, rx_alloc *alloc)
 {
     epoll__state *p = rx_malloc(alloc, sizeof *p);
@@ -66,26 +80,19 @@ static int epoll__init(void **out, rx_alloc *alloc)
     int err = rx_grow(alloc, (void **)&p->evs, &p->evs_cap, 17, sizeof *p->evs, 17);
     if (err)
         goto fail_evs;
-    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    err = rx_wakeup_open(&p->wake);
+    if (err)
+        goto fail_wake;
+    p->epfd = epoll__new_set(&p->wake);
     if (p->epfd < 0) {
         err = REACTOR_ESYS;
         goto fail_epfd;
     }
-    err = rx_wakeup_open(&p->wake);
-    if (err)
-        goto fail_wake;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
-    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake.rfd, &ev) != 0) {
-        err = REACTOR_ESYS;
-        goto fail_ctl;
-    }
     *out = p;
     return 0;
-fail_ctl:
+fail_epfd:
     rx_wakeup_close(&p->wake);
 fail_wake:
-    close(p->epfd);
-fail_epfd:
     rx_free(alloc, p->evs, (size_t)p->evs_cap * sizeof *p->evs);
 fail_evs:
     rx_free(alloc, p, sizeof *p);
@@ -133,9 +140,22 @@ static void epoll__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reac
     (void)slot;
     (void)last;
     (void)id;
-    /* Fails only when the application already closed s, which removed it from the set. */
+    /* Fails when the application closed s first. epoll watches the open file, not the number:
+     * if a dup keeps the file open the watch stays, its reports name a removed ID, and the
+     * loop answers them with reset. */
     struct epoll_event ev = {0};
     (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, s, &ev);
+}
+
+static int epoll__reset(void *be)
+{
+    epoll__state *p = be;
+    int epfd = epoll__new_set(&p->wake);
+    if (epfd < 0)
+        return REACTOR_ESYS;
+    close(p->epfd);
+    p->epfd = epfd;
+    return 0;
 }
 
 static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
@@ -172,4 +192,5 @@ const rx_backend_ops rx_epoll_ops = {
     .poll = epoll__poll,
     .wakeup = epoll__wakeup,
     .stats = NULL,
+    .reset = epoll__reset,
 };

@@ -145,15 +145,14 @@ const rx_afd_kernel rx_afd_nt = {
 
 uint32_t rx_afd_mask(unsigned events)
 {
-    /* Errors, resets and an application close are always watched. A graceful close is
-     * watched with READABLE (it reads as end of stream), and when nothing else is. */
+    /* Errors, resets and an application close are always watched. A graceful close (the
+     * peer's FIN, level-triggered) only with READABLE, where it reads as end of stream: as
+     * with POLLRDHUP, watching it otherwise would report HANGUP every iteration. */
     uint32_t m = RX_AFD_POLL_ABORT | RX_AFD_POLL_CONNECT_FAIL | RX_AFD_POLL_LOCAL_CLOSE;
     if (events & REACTOR_READABLE)
         m |= RX_AFD_POLL_RECEIVE | RX_AFD_POLL_ACCEPT | RX_AFD_POLL_DISCONNECT;
     if (events & REACTOR_WRITABLE)
         m |= RX_AFD_POLL_SEND;
-    if (!(events & (REACTOR_READABLE | REACTOR_WRITABLE)))
-        m |= RX_AFD_POLL_DISCONNECT;
     return m;
 }
 

@@ -219,15 +219,6 @@ static void fn__half_close(sup_loop *f, const reactor_socket_t sv[2])
     assert_int_equal(reactor_modify(f->r, chn, 0), 0);
     h.all = 0;
     fq_window w = fq_run_window(f, WINDOW_MS, 1000);
-    if (sup_backend() == REACTOR_BACKEND_AFD && w.dispatched > 0) {
-        /* BUG (docs/reliability.md, afd-half-close-interest-0): AFD watches DISCONNECT with an
-         * interest of 0 and maps it to READABLE | HANGUP, so HANGUP comes every iteration. */
-        print_message("SKIP (bug afd-half-close-interest-0): %llu callbacks (events 0x%x) in a "
-                      "%u ms window with interest 0\n",
-                      (unsigned long long)w.dispatched, h.all, WINDOW_MS);
-        assert_int_equal(reactor_remove(f->r, chn), 0);
-        skip();
-    }
     assert_int_equal(w.dispatched, 0);
     fq_assert_quiet(&w, 1);
     assert_int_equal(reactor_remove(f->r, chn), 0);

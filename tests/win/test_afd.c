@@ -799,6 +799,9 @@ static void event_mapping_follows_the_design(void **state)
     assert_int_equal(rx_afd_events(RX_AFD_POLL_CONNECT_FAIL), REACTOR_ERROR);
     assert_int_equal(rx_afd_events(RX_AFD_POLL_LOCAL_CLOSE), REACTOR_ERROR);
     assert_true(rx_afd_mask(0) & RX_AFD_POLL_LOCAL_CLOSE);
+    /* A graceful close is level-triggered: watched only with READABLE, never with interest 0. */
+    assert_false(rx_afd_mask(0) & RX_AFD_POLL_DISCONNECT);
+    assert_false(rx_afd_mask(REACTOR_WRITABLE) & RX_AFD_POLL_DISCONNECT);
     assert_true(rx_afd_mask(REACTOR_READABLE) & RX_AFD_POLL_RECEIVE);
     assert_false(rx_afd_mask(REACTOR_READABLE) & RX_AFD_POLL_SEND);
     assert_true(rx_afd_mask(REACTOR_WRITABLE) & RX_AFD_POLL_SEND);
