@@ -1,8 +1,9 @@
 /* impl_raw_afd.c - the Windows floor: what a hand-written AFD loop does and nothing more. One
- * completion port, one \Device\Afd helper handle on it, one IOCTL_AFD_POLL per watched socket,
- * re-issued right after its callback (an AFD poll reports once); no timers, no reactor code.
- * A slot's status block and poll info belong to the kernel until the poll's packet is dequeued,
- * so the slot array is allocated once (max_io) and never moves. ApcContext is slot + 1. */
+ * completion port, one \Device\Afd helper handle on it, one IOCTL_AFD_POLL per watched socket;
+ * an AFD poll reports once, so a socket whose packet came is polled again in one pass before the
+ * next wait (as wepoll does); no timers, no reactor code. A slot's status block and poll info
+ * belong to the kernel until the poll's packet is dequeued, so the slot array is allocated once
+ * (max_io) and never moves. ApcContext is slot + 1. */
 #include "bench.h"
 
 #define WIN32_NO_STATUS
@@ -53,15 +54,16 @@ typedef struct rafd__slot {
     ULONG mask;
     bench_io_cb cb;
     void *arg;
-    int live, pending;
+    int live, pending, queued;
 } rafd__slot;
 
-/* Owns slot and both handles; destroy cancels what is pending, waits for the packets, then
+/* Owns slot, rearm and both handles; destroy cancels what is pending, waits for the packets, then
  * closes and frees. */
 typedef struct rafd {
     HANDLE port, helper;
     rafd__slot *slot;
-    uint32_t cap, pending;
+    uint32_t *rearm; /* slots whose packet came: polled again before the next wait */
+    uint32_t cap, pending, nrearm;
     bench_wake_cb on_wake;
     void *wake_arg;
     OVERLAPPED_ENTRY batch[RAFD__BATCH];
@@ -96,10 +98,11 @@ static void *rafd__create(const bench_config *cfg)
         return NULL;
     p->cap = cfg->max_io ? cfg->max_io : 1;
     p->slot = calloc(p->cap, sizeof *p->slot);
+    p->rearm = calloc(p->cap, sizeof *p->rearm);
     p->on_wake = cfg->on_wake;
     p->wake_arg = cfg->wake_arg;
     p->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
-    if (!p->slot || !p->port)
+    if (!p->slot || !p->rearm || !p->port)
         return NULL; /* the harness exits on NULL */
     /* Any name under \Device\Afd opens an AFD endpoint that is no socket; its polls may name
      * any socket's base handle. */
@@ -140,6 +143,7 @@ static void rafd__destroy(void *lp)
     CloseHandle(p->port);
     if (!p->pending)
         free(p->slot); /* else leaked on purpose: the kernel may still write it */
+    free(p->rearm);
     free(p);
 }
 
@@ -182,6 +186,15 @@ static int rafd__io_remove(void *lp, uint32_t slot)
 
 static int rafd__run(rafd *p, DWORD timeout_ms)
 {
+    /* Under Wine, polling each socket again right after its callback, between that batch's
+     * other callbacks, made A = 100 idle iterations 1.5-2x slower than this one pass. */
+    for (uint32_t k = 0; k < p->nrearm; k++) {
+        rafd__slot *s = &p->slot[p->rearm[k]];
+        s->queued = 0;
+        if (s->live && !s->pending && rafd__arm(p, p->rearm[k]) != 0)
+            return -1;
+    }
+    p->nrearm = 0;
     ULONG n = 0;
     if (!GetQueuedCompletionStatusEx(p->port, p->batch, RAFD__BATCH, &n, timeout_ms, FALSE))
         return GetLastError() == WAIT_TIMEOUT ? 0 : -1;
@@ -205,10 +218,12 @@ static int rafd__run(rafd *p, DWORD timeout_ms)
             ev |= BENCH_WRITE;
         if (ev)
             s->cb(s->arg, ev);
-        /* Level-triggered like every other loop here: poll again; if the socket is still
-         * ready the kernel completes it at once and the next wait reports it. */
-        if (s->live && !s->pending && rafd__arm(p, i) != 0)
-            return -1;
+        /* Level-triggered like every other loop here: polled again before the next wait; if
+         * the socket is still ready the kernel completes that poll at once. */
+        if (!s->queued) {
+            s->queued = 1;
+            p->rearm[p->nrearm++] = i;
+        }
     }
     return 0;
 }
