@@ -24,16 +24,31 @@ static int net_init(void)
     WSADATA wsa;
     return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? 0 : -1;
 }
-static void net_cleanup(void) { WSACleanup(); }
-static void net_close(reactor_socket_t s) { closesocket((SOCKET)s); }
+static void net_cleanup(void)
+{
+    WSACleanup();
+}
+static void net_close(reactor_socket_t s)
+{
+    closesocket((SOCKET)s);
+}
 static int net_nonblock(reactor_socket_t s)
 {
     u_long one = 1;
     return ioctlsocket((SOCKET)s, FIONBIO, &one) == 0 ? 0 : -1;
 }
-static int net_err(void) { return WSAGetLastError(); }
-static int net_again(int err) { return err == WSAEWOULDBLOCK; }
-static int net_connecting(int err) { return err == WSAEWOULDBLOCK || err == WSAEINPROGRESS; }
+static int net_err(void)
+{
+    return WSAGetLastError();
+}
+static int net_again(int err)
+{
+    return err == WSAEWOULDBLOCK;
+}
+static int net_connecting(int err)
+{
+    return err == WSAEWOULDBLOCK || err == WSAEINPROGRESS;
+}
 static long net_send(reactor_socket_t s, const void *p, size_t n)
 {
     return send((SOCKET)s, (const char *)p, n > INT32_MAX ? INT32_MAX : (int)n, 0);
@@ -57,17 +72,35 @@ static int net_init(void)
     return 0;
 }
 static void net_cleanup(void) {}
-static void net_close(reactor_socket_t s) { close(s); }
+static void net_close(reactor_socket_t s)
+{
+    close(s);
+}
 static int net_nonblock(reactor_socket_t s)
 {
     int fl = fcntl(s, F_GETFL);
     return fl >= 0 && fcntl(s, F_SETFL, fl | O_NONBLOCK) == 0 ? 0 : -1;
 }
-static int net_err(void) { return errno; }
-static int net_again(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-static int net_connecting(int err) { return err == EINPROGRESS || err == EINTR; }
-static long net_send(reactor_socket_t s, const void *p, size_t n) { return (long)send(s, p, n, 0); }
-static long net_recv(reactor_socket_t s, void *p, size_t n) { return (long)recv(s, p, n, 0); }
+static int net_err(void)
+{
+    return errno;
+}
+static int net_again(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+static int net_connecting(int err)
+{
+    return err == EINPROGRESS || err == EINTR;
+}
+static long net_send(reactor_socket_t s, const void *p, size_t n)
+{
+    return (long)send(s, p, n, 0);
+}
+static long net_recv(reactor_socket_t s, void *p, size_t n)
+{
+    return (long)recv(s, p, n, 0);
+}
 #endif
 
 /* ---- the program ---- */
@@ -315,8 +348,8 @@ static int client_receive(conn *c)
         for (long i = 0; i < n; i++) {
             if (chunk[i] != echo_byte(c->client, c->received + (uint64_t)i)) {
                 char msg[120];
-                snprintf(msg, sizeof msg, "connection %d: wrong byte at offset %llu",
-                         c->client - 1, (unsigned long long)(c->received + (uint64_t)i));
+                snprintf(msg, sizeof msg, "connection %d: wrong byte at offset %llu", c->client - 1,
+                         (unsigned long long)(c->received + (uint64_t)i));
                 fail(app, msg);
                 return -1;
             }
@@ -440,8 +473,7 @@ static void on_deadline(reactor_t *r, reactor_timer_t t, void *arg)
     (void)r;
     (void)t;
     char msg[160];
-    snprintf(msg, sizeof msg,
-             "deadline of %llu ms passed with %d of %d connections unfinished",
+    snprintf(msg, sizeof msg, "deadline of %llu ms passed with %d of %d connections unfinished",
              (unsigned long long)app->deadline_ms, app->clients_left, app->connections);
     fail(app, msg);
 }

@@ -69,8 +69,7 @@ static int measure(const reactor_options_t *opts, int n, uint64_t *steady_allocs
         }
         err = reactor_add(r, fds[added], REACTOR_READABLE, on_io, &calls, &chn[added]);
         if (!err)
-            err = reactor_add(r, fds[added + 1], REACTOR_READABLE, on_io, &calls,
-                              &chn[added + 1]);
+            err = reactor_add(r, fds[added + 1], REACTOR_READABLE, on_io, &calls, &chn[added + 1]);
         if (err) {
             fprintf(stderr, "stats: reactor_add: %s\n", reactor_strerror(err));
             close(fds[added]);

@@ -103,7 +103,7 @@ int main(void)
     int ok = !d.early && left == 1 && stop_late == 0 && st.timers == 0 && d.fired == 6;
     for (int i = 0; ok && want[i]; i++)
         ok = d.order[i] == want[i];
-    printf("order %s (want %s), reactor_run returned %d, %llu timer callbacks: %s\n", d.order,
-           want, left, (unsigned long long)st.timers_fired, ok ? "ok" : "WRONG");
+    printf("order %s (want %s), reactor_run returned %d, %llu timer callbacks: %s\n", d.order, want,
+           left, (unsigned long long)st.timers_fired, ok ? "ok" : "WRONG");
     return ok ? 0 : 1;
 }

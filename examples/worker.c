@@ -28,10 +28,22 @@ static void thread_join(thread_t t)
     WaitForSingleObject(t, INFINITE);
     CloseHandle(t);
 }
-static void mutex_init(mutex_t *m) { InitializeCriticalSection(m); }
-static void mutex_lock(mutex_t *m) { EnterCriticalSection(m); }
-static void mutex_unlock(mutex_t *m) { LeaveCriticalSection(m); }
-static void mutex_destroy(mutex_t *m) { DeleteCriticalSection(m); }
+static void mutex_init(mutex_t *m)
+{
+    InitializeCriticalSection(m);
+}
+static void mutex_lock(mutex_t *m)
+{
+    EnterCriticalSection(m);
+}
+static void mutex_unlock(mutex_t *m)
+{
+    LeaveCriticalSection(m);
+}
+static void mutex_destroy(mutex_t *m)
+{
+    DeleteCriticalSection(m);
+}
 #else
 #include <pthread.h>
 typedef pthread_t thread_t;
@@ -42,11 +54,26 @@ static int thread_start(thread_t *t, thread_ret (*fn)(void *), void *arg)
 {
     return pthread_create(t, NULL, fn, arg);
 }
-static void thread_join(thread_t t) { pthread_join(t, NULL); }
-static void mutex_init(mutex_t *m) { pthread_mutex_init(m, NULL); }
-static void mutex_lock(mutex_t *m) { pthread_mutex_lock(m); }
-static void mutex_unlock(mutex_t *m) { pthread_mutex_unlock(m); }
-static void mutex_destroy(mutex_t *m) { pthread_mutex_destroy(m); }
+static void thread_join(thread_t t)
+{
+    pthread_join(t, NULL);
+}
+static void mutex_init(mutex_t *m)
+{
+    pthread_mutex_init(m, NULL);
+}
+static void mutex_lock(mutex_t *m)
+{
+    pthread_mutex_lock(m);
+}
+static void mutex_unlock(mutex_t *m)
+{
+    pthread_mutex_unlock(m);
+}
+static void mutex_destroy(mutex_t *m)
+{
+    pthread_mutex_destroy(m);
+}
 #endif
 
 /* ---- the program ---- */
@@ -214,8 +241,7 @@ int main(int argc, char **argv)
     free(w);
     free(a.seen);
 
-    int ok = err >= 0 && !a.timed_out && !a.wrong && !a.sh.wakeup_errors &&
-             a.received == a.total;
+    int ok = err >= 0 && !a.timed_out && !a.wrong && !a.sh.wakeup_errors && a.received == a.total;
     printf("worker: %d threads x %d tasks: %d results (%d wrong) in %llu wake-up callbacks "
            "for %d reactor_wakeup calls%s\n",
            threads, tasks, a.received, a.wrong, (unsigned long long)st.wakeups, a.total,

@@ -123,21 +123,21 @@ typedef struct reactor_options {
 
 /** Counters read by tests and users; a snapshot. */
 typedef struct reactor_stats {
-    uint64_t channels;           /**< channels registered now */
-    uint64_t timers;             /**< timers started and not yet stopped or expired */
-    uint64_t iterations;         /**< loop iterations run */
-    uint64_t events_dispatched;  /**< I/O callbacks called */
-    uint64_t timers_fired;       /**< timer callbacks called */
-    uint64_t wakeups;            /**< wake-up callbacks called */
-    uint64_t allocations_live;   /**< blocks allocated through the allocator and not freed */
-    uint64_t bytes_live;         /**< bytes in those blocks */
-    uint64_t allocations_total;  /**< allocations ever made */
-    uint64_t stale_completions;  /**< backend reports for removed or reused channels, dropped */
-    uint64_t pending_polls;      /**< kernel polls in flight (AFD backend; 0 elsewhere) */
-    uint64_t pinned_blocks;      /**< pinned state blocks allocated (AFD backend; 0 elsewhere) */
-    uint64_t undrained_polls;    /**< polls the kernel never finished at destroy (AFD) */
-    uint64_t backend_resets;     /**< kernel sets rebuilt to drop a watch that outlived its
-                                      channel (epoll, after a close while a dup was open) */
+    uint64_t channels;          /**< channels registered now */
+    uint64_t timers;            /**< timers started and not yet stopped or expired */
+    uint64_t iterations;        /**< loop iterations run */
+    uint64_t events_dispatched; /**< I/O callbacks called */
+    uint64_t timers_fired;      /**< timer callbacks called */
+    uint64_t wakeups;           /**< wake-up callbacks called */
+    uint64_t allocations_live;  /**< blocks allocated through the allocator and not freed */
+    uint64_t bytes_live;        /**< bytes in those blocks */
+    uint64_t allocations_total; /**< allocations ever made */
+    uint64_t stale_completions; /**< backend reports for removed or reused channels, dropped */
+    uint64_t pending_polls;     /**< kernel polls in flight (AFD backend; 0 elsewhere) */
+    uint64_t pinned_blocks;     /**< pinned state blocks allocated (AFD backend; 0 elsewhere) */
+    uint64_t undrained_polls;   /**< polls the kernel never finished at destroy (AFD) */
+    uint64_t backend_resets;    /**< kernel sets rebuilt to drop a watch that outlived its
+                                     channel (epoll, after a close while a dup was open) */
 } reactor_stats_t;
 
 /** Creates a loop in *out. opts may be NULL. Errors: EINVAL, ENOMEM, ENOTSUP, ESYS. */

@@ -30,7 +30,7 @@ static inline unsigned rx_event_events(rx_event e)
 typedef struct rx_sink {
     rx_event *ev;
     uint32_t n, cap;
-    int woken;   /* set when a wake-up was consumed */
+    int woken;      /* set when a wake-up was consumed */
     uint64_t stale; /* reports the backend itself recognised as stale and dropped */
 } rx_sink;
 

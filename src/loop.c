@@ -188,15 +188,15 @@ int reactor_remove(reactor_t *r, reactor_chn_t chn)
 
 /* ---- timers ---- */
 
-int reactor_timer_start(reactor_t *r, uint64_t timeout_ms, uint64_t repeat_ms,
-                        reactor_timer_cb cb, void *arg, reactor_timer_t *out)
+int reactor_timer_start(reactor_t *r, uint64_t timeout_ms, uint64_t repeat_ms, reactor_timer_cb cb,
+                        void *arg, reactor_timer_t *out)
 {
     if (!r || !cb || !out)
         return REACTOR_EINVAL;
     /* Measured from now, not from the cached loop time, so it never fires early. */
     uint64_t now = rx_clock_ns();
     uint64_t span = timeout_ms > (UINT64_MAX - now) / LOOP__MS ? UINT64_MAX - now
-                                                                : timeout_ms * LOOP__MS;
+                                                               : timeout_ms * LOOP__MS;
     uint64_t repeat = repeat_ms > UINT64_MAX / LOOP__MS ? UINT64_MAX : repeat_ms * LOOP__MS;
     return rx_timers_start(&r->timers, now + span, repeat, cb, arg, out);
 }
@@ -298,8 +298,8 @@ static int loop__iterate(reactor_t *r, reactor_run_mode mode)
         r->now_ns = rx_clock_ns();
         /* A wait can end before its time (a signal; Windows waits by clock tick): in ONCE
          * mode wait again, so that ONCE returns only once something happened. */
-        if (mode != REACTOR_RUN_ONCE || timeout == 0 || r->ready.n || r->ready.woken ||
-            r->stop || rx_timers_next_due(&r->timers) <= r->now_ns)
+        if (mode != REACTOR_RUN_ONCE || timeout == 0 || r->ready.n || r->ready.woken || r->stop ||
+            rx_timers_next_due(&r->timers) <= r->now_ns)
             break;
         timeout = loop__timeout(r, mode);
     }

@@ -90,15 +90,13 @@ static int afd__socket_ioctl(uintptr_t sock, uint32_t code, uintptr_t *out)
     if (getsockopt((SOCKET)sock, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == SOCKET_ERROR &&
         WSAGetLastError() == WSAENOTSOCK)
         return WSAENOTSOCK;
-    if (WSAIoctl((SOCKET)sock, code, NULL, 0, &res, sizeof res, &bytes, NULL, NULL) ==
-        SOCKET_ERROR)
+    if (WSAIoctl((SOCKET)sock, code, NULL, 0, &res, sizeof res, &bytes, NULL, NULL) == SOCKET_ERROR)
         return WSAGetLastError();
     *out = (uintptr_t)res;
     return 0;
 }
 
-static int32_t afd__poll(uintptr_t helper, rx_iosb *iosb, rx_afd_poll_info *info,
-                         uintptr_t context)
+static int32_t afd__poll(uintptr_t helper, rx_iosb *iosb, rx_afd_poll_info *info, uintptr_t context)
 {
     iosb->u.status = (int32_t)STATUS_PENDING;
     return (int32_t)NtDeviceIoControlFile((HANDLE)helper, NULL, NULL, (PVOID)context,
@@ -118,8 +116,8 @@ static int32_t afd__dequeue(uintptr_t port, rx_afd_completion *out, uint32_t cap
     LARGE_INTEGER due;
     due.QuadPart = -(LONGLONG)timeout_ms * 10000; /* relative, in 100 ns units */
     ULONG got = 0;
-    NTSTATUS st = NtRemoveIoCompletionEx((HANDLE)port, out, cap, &got,
-                                         timeout_ms < 0 ? NULL : &due, FALSE);
+    NTSTATUS st = NtRemoveIoCompletionEx((HANDLE)port, out, cap, &got, timeout_ms < 0 ? NULL : &due,
+                                         FALSE);
     *n = st == STATUS_SUCCESS ? got : 0;
     return st == STATUS_SUCCESS && got == 0 ? (int32_t)STATUS_TIMEOUT : (int32_t)st;
 }

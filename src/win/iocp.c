@@ -26,7 +26,7 @@ typedef struct iocp__state {
     uintptr_t port, helper;
     rx_pinned **by_num; /* per channel number: its live state and orphans awaiting a packet */
     uint32_t by_num_cap;
-    rx_pinned *arm;     /* states the next arm pass looks at */
+    rx_pinned *arm; /* states the next arm pass looks at */
     rx_pin_pool pool;
     uint64_t pending, undrained;
     rx_afd_completion batch[IOCP__BATCH]; /* written only inside a dequeue call */

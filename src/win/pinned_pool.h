@@ -25,9 +25,9 @@ typedef struct rx_pinned {
     struct rx_pinned *next; /* the backend's per-number list in use; the free list when free */
     uint8_t index;          /* its place in its block */
     uint8_t flags;
-    uint8_t events;         /* requested REACTOR_* events */
+    uint8_t events; /* requested REACTOR_* events */
     uint8_t pad;
-    uint16_t armed;         /* AFD events of the pending poll */
+    uint16_t armed; /* AFD events of the pending poll */
     uint16_t pad2;
     /* Everything below is poisoned while the state is free. */
     rx_iosb iosb;
@@ -44,8 +44,8 @@ typedef struct rx_pin_pool {
     uint32_t blocks;            /* blocks allocated now */
     uint32_t empty;             /* blocks with no state in use (0 or 1 between calls) */
     uint64_t in_use;
-    uint64_t blocks_total;      /* blocks ever allocated */
-    uint64_t poison_hits;       /* free states found written to */
+    uint64_t blocks_total; /* blocks ever allocated */
+    uint64_t poison_hits;  /* free states found written to */
 } rx_pin_pool;
 
 void rx_pool_init(rx_pin_pool *p, rx_alloc *alloc);

@@ -105,8 +105,8 @@ static void add_fails_cleanly_at_every_allocation(void **state)
                 assert_int_equal(sup_drain(pairs[0][0]), 1);
             }
             /* ...and the socket was not registered: adding it now succeeds and works. */
-            assert_int_equal(
-                reactor_add(f->r, extra[0], REACTOR_READABLE, sup_probe_cb, &p, &chn), 0);
+            assert_int_equal(reactor_add(f->r, extra[0], REACTOR_READABLE, sup_probe_cb, &p, &chn),
+                             0);
             assert_int_equal(chn, w.base + 1);
             sup_send_byte(extra[1]);
             assert_true(sup_run_until_count(f, &p.calls, 1, SUP_WAIT_MS));
@@ -259,8 +259,8 @@ static void steady_state_iterations_allocate_nothing(void **state)
         reactor_socket_t sv[2];
         reactor_chn_t chn;
         sup_new_pair(f, sv);
-        assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE | REACTOR_WRITABLE,
-                                     sup_probe_cb, &p[i], &chn),
+        assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE | REACTOR_WRITABLE, sup_probe_cb,
+                                     &p[i], &chn),
                          0);
         sup_send_byte(sv[1]);
     }
@@ -298,12 +298,17 @@ static void steady_state_iterations_allocate_nothing(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(create_fails_cleanly_at_every_allocation, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(add_fails_cleanly_at_every_allocation, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(timer_start_fails_cleanly_at_every_allocation, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(failed_add_inside_a_callback_changes_nothing, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(create_fails_cleanly_at_every_allocation, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(add_fails_cleanly_at_every_allocation, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(timer_start_fails_cleanly_at_every_allocation,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(failed_add_inside_a_callback_changes_nothing, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(modify_and_remove_never_allocate, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(steady_state_iterations_allocate_nothing, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(steady_state_iterations_allocate_nothing, sup_setup,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.alloc", tests, sizeof tests / sizeof tests[0], 1);
 }

@@ -25,8 +25,9 @@ static void bad__open(sup_loop *f, bad__world *w)
 {
     memset(w, 0, sizeof *w);
     sup_new_pair(f, w->sv);
-    assert_int_equal(
-        reactor_add(f->r, w->sv[0], REACTOR_READABLE, sup_probe_cb, &w->probe, &w->chn), 0);
+    assert_int_equal(reactor_add(f->r, w->sv[0], REACTOR_READABLE, sup_probe_cb, &w->probe,
+                                 &w->chn),
+                     0);
     assert_int_equal(reactor_timer_start(f->r, 60000, 0, tm__count, &w->fired, &w->timer), 0);
     w->before = sup_stats(f);
 }
@@ -114,8 +115,7 @@ static void bad_channel_numbers_are_ebadchn(void **state)
     sup_new_pair(f, gone);
     sup_probe gp = {0};
     reactor_chn_t removed;
-    assert_int_equal(reactor_add(f->r, gone[0], REACTOR_READABLE, sup_probe_cb, &gp, &removed),
-                     0);
+    assert_int_equal(reactor_add(f->r, gone[0], REACTOR_READABLE, sup_probe_cb, &gp, &removed), 0);
     assert_int_equal(reactor_remove(f->r, removed), 0);
     bad__open(f, &w);
     /* w.chn reused `removed` (FIFO, the only free number): the removed number is live again, so
@@ -203,8 +203,8 @@ static void bad_timer_ids_are_ebadtimer(void **state)
         0,
         expired,
         stopped,
-        w.timer ^ (1ull << 32),                     /* the live timer's slot, another generation */
-        (w.timer & ~0xFFFFFFFFull) | 0xFFFFu,       /* never issued */
+        w.timer ^ (1ull << 32),               /* the live timer's slot, another generation */
+        (w.timer & ~0xFFFFFFFFull) | 0xFFFFu, /* never issued */
         UINT64_MAX,
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -219,8 +219,8 @@ static void invalid_and_closed_sockets_are_ebadf(void **state)
     bad__open(f, &w);
     reactor_chn_t chn = 7;
     sup_probe p = {0};
-    assert_int_equal(reactor_add(f->r, REACTOR_INVALID_SOCKET, REACTOR_READABLE, sup_probe_cb,
-                                 &p, &chn),
+    assert_int_equal(reactor_add(f->r, REACTOR_INVALID_SOCKET, REACTOR_READABLE, sup_probe_cb, &p,
+                                 &chn),
                      REACTOR_EBADF);
     assert_int_equal(chn, 7);
     reactor_socket_t dead[2];
@@ -344,18 +344,26 @@ static void remove_twice_and_modify_after_remove_are_ebadchn(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(null_loop_is_einval_for_every_call, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(null_out_pointers_and_callbacks_are_einval, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(null_loop_is_einval_for_every_call, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(null_out_pointers_and_callbacks_are_einval, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(bad_channel_numbers_are_ebadchn, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(reused_number_names_the_new_channel_only, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(released_numbers_come_back_first_in_first_out, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(reused_number_names_the_new_channel_only, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(released_numbers_come_back_first_in_first_out, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(bad_timer_ids_are_ebadtimer, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(invalid_and_closed_sockets_are_ebadf, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(socket_already_registered_is_eexist, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(invalid_and_closed_sockets_are_ebadf, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(socket_already_registered_is_eexist, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(bad_event_bits_are_einval, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(bad_run_modes_are_einval, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(bad_backends_and_allocators_are_refused_before_allocating, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(remove_twice_and_modify_after_remove_are_ebadchn, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(bad_backends_and_allocators_are_refused_before_allocating,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(remove_twice_and_modify_after_remove_are_ebadchn, sup_setup,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.bad_input", tests, sizeof tests / sizeof tests[0], 1);
 }

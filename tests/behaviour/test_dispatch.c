@@ -15,7 +15,7 @@ typedef struct dsp__chan {
     dsp__set *set;
     reactor_socket_t sv[2];
     reactor_chn_t chn;
-    int calls;     /* this iteration */
+    int calls; /* this iteration */
     int total;
     unsigned last; /* events of the latest call */
 } dsp__chan;
@@ -438,8 +438,8 @@ static void each_channel_keeps_its_own_socket_across_removals(void **state)
     memset(&c, 0, sizeof c);
     for (int i = 0; i < CHURN; i++) {
         sup_new_pair(f, c.sv[i]);
-        assert_int_equal(reactor_add(f->r, c.sv[i][0], REACTOR_READABLE, dsp__churn_cb,
-                                     &c.calls[i], &c.chn[i]),
+        assert_int_equal(reactor_add(f->r, c.sv[i][0], REACTOR_READABLE, dsp__churn_cb, &c.calls[i],
+                                     &c.chn[i]),
                          0);
         c.live[i] = 1;
     }
@@ -463,16 +463,27 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(modify_adds_and_drops_writable, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(modify_to_zero_silences_pending_data_until_asked_again, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(modify_from_callback_masks_events_already_collected, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(modify_to_zero_from_callback_suppresses_a_collected_event, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(remove_own_channel_from_callback_stops_its_events, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(remove_from_callback_skips_later_events, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(removing_every_channel_from_one_callback_ends_the_loop, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(number_reused_inside_a_callback_never_gets_the_old_event, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(socket_removed_and_added_again_in_its_callback_keeps_its_events, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(add_from_callback_grows_the_table_during_dispatch, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(each_channel_keeps_its_own_socket_across_removals, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(modify_to_zero_silences_pending_data_until_asked_again,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(modify_from_callback_masks_events_already_collected,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(modify_to_zero_from_callback_suppresses_a_collected_event,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(remove_own_channel_from_callback_stops_its_events,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(remove_from_callback_skips_later_events, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(removing_every_channel_from_one_callback_ends_the_loop,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(number_reused_inside_a_callback_never_gets_the_old_event,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            socket_removed_and_added_again_in_its_callback_keeps_its_events, sup_setup,
+            sup_teardown),
+        cmocka_unit_test_setup_teardown(add_from_callback_grows_the_table_during_dispatch,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(each_channel_keeps_its_own_socket_across_removals,
+                                        sup_setup, sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.dispatch", tests, sizeof tests / sizeof tests[0], 1);
 }

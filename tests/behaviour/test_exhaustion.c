@@ -125,9 +125,13 @@ static void released_numbers_are_handed_out_in_release_order(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(all_numbers_then_enospc_then_reuse_after_remove, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(removing_everything_from_a_full_table_leaves_it_reusable, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(released_numbers_are_handed_out_in_release_order, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(all_numbers_then_enospc_then_reuse_after_remove,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(removing_everything_from_a_full_table_leaves_it_reusable,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(released_numbers_are_handed_out_in_release_order,
+                                        sup_setup_bare, sup_teardown),
     };
-    return sup_main(argc, argv, "behaviour.null.exhaustion", tests, sizeof tests / sizeof tests[0], 0);
+    return sup_main(argc, argv, "behaviour.null.exhaustion", tests, sizeof tests / sizeof tests[0],
+                    0);
 }

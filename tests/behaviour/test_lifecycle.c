@@ -278,16 +278,26 @@ static void idle_channel_memory_stays_small(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(create_with_null_options_uses_defaults, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(zeroed_options_mean_the_defaults, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(destroy_right_after_create_frees_everything, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(create_with_null_options_uses_defaults, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(zeroed_options_mean_the_defaults, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(destroy_right_after_create_frees_everything, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(destroy_of_null_is_a_no_op, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(destroy_with_live_channels_and_timers_frees_everything, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(destroy_with_live_channels_and_timers_frees_everything,
+                                        sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(loops_are_independent, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(stats_count_channels_timers_iterations_and_callbacks, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(destroy_from_an_io_callback_frees_the_loop_when_run_returns, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(destroy_from_a_timer_callback_frees_the_loop_when_run_returns, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(destroy_from_the_wakeup_callback_frees_the_loop_when_run_returns, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(stats_count_channels_timers_iterations_and_callbacks,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(destroy_from_an_io_callback_frees_the_loop_when_run_returns,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            destroy_from_a_timer_callback_frees_the_loop_when_run_returns, sup_setup_bare,
+            sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            destroy_from_the_wakeup_callback_frees_the_loop_when_run_returns, sup_setup_bare,
+            sup_teardown),
         cmocka_unit_test_setup_teardown(idle_channel_memory_stays_small, sup_setup, sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.lifecycle", tests, sizeof tests / sizeof tests[0], 1);

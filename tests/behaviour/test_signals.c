@@ -54,7 +54,8 @@ static void once_keeps_waiting_through_interrupted_waits(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(once_keeps_waiting_through_interrupted_waits, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(once_keeps_waiting_through_interrupted_waits, sup_setup,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.signals", tests, sizeof tests / sizeof tests[0], 1);
 }

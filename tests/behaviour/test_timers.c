@@ -355,15 +355,27 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(timers_fire_in_order_of_due_time, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(equal_timeouts_fire_in_start_order, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(equal_timeouts_fire_in_start_order, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(timer_never_fires_early, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(repeat_timer_fires_every_period_until_stopped_from_its_callback, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(one_shot_timer_is_expired_once_its_callback_starts, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(stopping_a_due_timer_from_another_callback_keeps_it_from_firing, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(zero_ms_timer_restarted_from_its_callback_does_not_starve_io, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(ids_of_expired_and_stopped_timers_never_touch_their_successors, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(huge_timeouts_neither_overflow_nor_fire, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(timer_started_from_a_timer_callback_fires_in_a_later_iteration, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            repeat_timer_fires_every_period_until_stopped_from_its_callback, sup_setup,
+            sup_teardown),
+        cmocka_unit_test_setup_teardown(one_shot_timer_is_expired_once_its_callback_starts,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            stopping_a_due_timer_from_another_callback_keeps_it_from_firing, sup_setup,
+            sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            zero_ms_timer_restarted_from_its_callback_does_not_starve_io, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            ids_of_expired_and_stopped_timers_never_touch_their_successors, sup_setup,
+            sup_teardown),
+        cmocka_unit_test_setup_teardown(huge_timeouts_neither_overflow_nor_fire, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            timer_started_from_a_timer_callback_fires_in_a_later_iteration, sup_setup,
+            sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.timers", tests, sizeof tests / sizeof tests[0], 1);
 }

@@ -10,11 +10,11 @@ typedef struct wk__state {
     atomic_int published; /* work items handed over by helper threads */
     int seen;             /* what the loop thread had observed at its latest callback */
     int calls;
-    int off_thread;       /* callbacks that ran on another thread */
+    int off_thread; /* callbacks that ran on another thread */
     int deadline;
     unsigned delay_ms;
     int per_thread;
-    atomic_int acked;     /* ping-pong: rounds the loop has acknowledged */
+    atomic_int acked; /* ping-pong: rounds the loop has acknowledged */
     atomic_int wake_errors;
 } wk__state;
 
@@ -221,12 +221,19 @@ static void a_wakeup_after_each_drain_is_always_delivered(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(wakeup_from_another_thread_runs_the_callback_on_the_loop_thread, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(wakeup_unblocks_once_even_without_a_callback, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(once_with_only_a_wakeup_callback_waits_for_a_wakeup, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(wakeups_before_running_coalesce_into_one_callback, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(wakeups_from_many_threads_are_never_lost, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(a_wakeup_after_each_drain_is_always_delivered, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(
+            wakeup_from_another_thread_runs_the_callback_on_the_loop_thread, sup_setup,
+            sup_teardown),
+        cmocka_unit_test_setup_teardown(wakeup_unblocks_once_even_without_a_callback, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(once_with_only_a_wakeup_callback_waits_for_a_wakeup,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(wakeups_before_running_coalesce_into_one_callback,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(wakeups_from_many_threads_are_never_lost, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(a_wakeup_after_each_drain_is_always_delivered, sup_setup,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.wakeup", tests, sizeof tests / sizeof tests[0], 1);
 }

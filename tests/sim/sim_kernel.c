@@ -170,8 +170,7 @@ static int32_t sim__refuse(sim_kernel *k, uintptr_t context, int32_t status)
     return status;
 }
 
-static int32_t sim__poll(uintptr_t helper, rx_iosb *iosb, rx_afd_poll_info *info,
-                         uintptr_t context)
+static int32_t sim__poll(uintptr_t helper, rx_iosb *iosb, rx_afd_poll_info *info, uintptr_t context)
 {
     sim_kernel *k = sim__k;
     k->arms++;
@@ -447,8 +446,7 @@ size_t sim_count(const sim_kernel *k, int state, uintptr_t context)
 {
     size_t n = 0;
     for (size_t i = 0; i < k->npolls; i++)
-        n += (!state || k->polls[i].state == state) &&
-             (!context || k->polls[i].context == context);
+        n += (!state || k->polls[i].state == state) && (!context || k->polls[i].context == context);
     return n;
 }
 

@@ -66,15 +66,15 @@ typedef struct sim_kernel {
     size_t nsockets;
     /* script knobs */
     int fail_port_open, fail_helper_open;
-    int arm_immediate;        /* a poll whose condition holds completes inside the arm call */
-    int32_t arm_fail_status;  /* the next arm fails with this status at once (no packet) */
-    int stick_next;           /* the next arm never completes */
-    int cancel_immediate;     /* a cancel completes its poll inside the cancel call */
-    int wait_completes;       /* a dequeue that would wait lets pending cancels complete */
-    int close_completes;      /* closing the helper completes its polls (HANDLES_CLOSED) */
+    int arm_immediate;       /* a poll whose condition holds completes inside the arm call */
+    int32_t arm_fail_status; /* the next arm fails with this status at once (no packet) */
+    int stick_next;          /* the next arm never completes */
+    int cancel_immediate;    /* a cancel completes its poll inside the cancel call */
+    int wait_completes;      /* a dequeue that would wait lets pending cancels complete */
+    int close_completes;     /* closing the helper completes its polls (HANDLES_CLOSED) */
     /* what the backend did */
     uint64_t arms, arms_refused, cancels, cancels_late, packets, dequeued, posts, waits;
-    uint64_t waited_ms;       /* virtual time the backend asked to wait with nothing to come */
+    uint64_t waited_ms; /* virtual time the backend asked to wait with nothing to come */
     uint64_t max_outstanding;
     /* per dequeue call since sim_log_reset: packets handed out, and arms refused */
     sim_seen log[SIM_LOG];

@@ -224,7 +224,8 @@ static int shim__poll(void *be, int timeout_ms, rx_sink *sink)
             if (rx_event_id(sink->ev[j]) == (rx_id)e->context) {
                 found++;
                 if (rx_event_events(sink->ev[j]) != want)
-                    w__fail(w, "ID %llx reported events %x, its packet (status %x, AFD %x) means %x",
+                    w__fail(w,
+                            "ID %llx reported events %x, its packet (status %x, AFD %x) means %x",
                             (unsigned long long)e->context, rx_event_events(sink->ev[j]),
                             (unsigned)e->status, e->events, want);
             }
@@ -315,9 +316,11 @@ static void w__cb(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg)
 
 /* ---- the world ---- */
 
-static const char *const w__names[OP__COUNT] = {
-    "add",   "remove", "run",      "ready",  "complete", "cancel_done", "grow",   "destroy", "close",
-    "reopen", "fail",  "immediate", "armfail", "modify",  "wake",        "stick",  "settle"};
+static const char *const w__names[OP__COUNT] = {"add",      "remove",      "run",  "ready",
+                                                "complete", "cancel_done", "grow", "destroy",
+                                                "close",    "reopen",      "fail", "immediate",
+                                                "armfail",  "modify",      "wake", "stick",
+                                                "settle"};
 
 const char *world_op_name(w_kind kind)
 {
@@ -530,8 +533,8 @@ static void w__check_channel(world *w, const char *who, rx_id id, int dead, uint
         if (p->state != SIM_PENDING)
             w__fail(w, "%s: its packet is still queued after settling", who);
         if (base && p->base != base)
-            w__fail(w, "%s: polled on base %llx, added with %llx", who,
-                    (unsigned long long)p->base, (unsigned long long)base);
+            w__fail(w, "%s: polled on base %llx, added with %llx", who, (unsigned long long)p->base,
+                    (unsigned long long)base);
         if (!p->stuck && p->requested != rx_afd_mask(interest)) /* stuck: its cancel too */
             w__fail(w, "%s: polls for AFD %x, interest %x means %x", who, p->requested, interest,
                     rx_afd_mask(interest));
@@ -579,8 +582,7 @@ int world_settle(world *w)
                 (unsigned long long)st.pending_polls, k->npolls);
     if (st.stale_completions != w->stale_expected)
         w__fail(w, "stats: %llu stale completions, %llu expected",
-                (unsigned long long)st.stale_completions,
-                (unsigned long long)w->stale_expected);
+                (unsigned long long)st.stale_completions, (unsigned long long)w->stale_expected);
     /* States in use: live channels and orphans the kernel still holds; plus one spare block. */
     uint64_t in_use = (uint64_t)w->nlive + k->npolls;
     if (st.pinned_blocks > (in_use + RX_PIN_PER_BLOCK - 1) / RX_PIN_PER_BLOCK + 1)
@@ -609,8 +611,8 @@ int world_finish(world *w)
             w__fail(w, "destroy: %llu allocations live", (unsigned long long)w->alloc.live);
         else if (held && (w->alloc.live != w->final.blocks_kept || !w->final.blocks_kept))
             w__fail(w, "destroy: %llu allocations live, %llu blocks kept for %zu polls",
-                    (unsigned long long)w->alloc.live,
-                    (unsigned long long)w->final.blocks_kept, held);
+                    (unsigned long long)w->alloc.live, (unsigned long long)w->final.blocks_kept,
+                    held);
         /* The drain is bounded: 2 s for the cancels, 0.5 s after closing the helper. */
         if (k->waited_ms > 2500 + 10)
             w__fail(w, "destroy waited %llu ms", (unsigned long long)k->waited_ms);

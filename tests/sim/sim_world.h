@@ -83,7 +83,8 @@ typedef struct world {
     int nlive;
     rx_id last_add;
     uint64_t stale_expected, reports, enomem, blocks_peak;
-    uint64_t poison_expected; /* a test wrote into a free state on purpose (checks count each time) */
+    uint64_t
+        poison_expected; /* a test wrote into a free state on purpose (checks count each time) */
     int failed;
     char why[256];
     w_op trace[W_TRACE];

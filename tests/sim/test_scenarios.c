@@ -91,8 +91,8 @@ static void sc__run(const char *name, sc_fn fn)
         if (w->failed) {
             char trace[2048];
             world_trace(w, trace, sizeof trace);
-            fail_msg("%s, allocation %llu failing: %s\n  after: %s", name,
-                     (unsigned long long)k, w->why, trace);
+            fail_msg("%s, allocation %llu failing: %s\n  after: %s", name, (unsigned long long)k,
+                     w->why, trace);
         }
     }
     print_message("%s: passed, and with each of its %llu allocations failing\n", name,
@@ -280,7 +280,7 @@ static void stale_key_at_shutdown(world *w, int checks)
     S(w, OP_WAKE, 0);
     if (w->created && !w->destroyed) {
         sim_inject(&w->k, 1, ((rx_id)7 << 16) | 3); /* a context no state ever had */
-        sim_inject(&w->k, 99, 0x1234);               /* a key nobody uses */
+        sim_inject(&w->k, 99, 0x1234);              /* a key nobody uses */
     }
     S(w, OP_DESTROY, 0); /* the drain reads neither key nor context as a pointer */
     (void)checks;
@@ -428,7 +428,7 @@ static void growth(world *w, int checks)
     S(w, OP_ADD, 1);
     S(w, OP_ADD, 2);
     S(w, OP_RUN, 0);
-    S(w, OP_GROW, 0); /* the table, the ready array and the by-number array move */
+    S(w, OP_GROW, 0);   /* the table, the ready array and the by-number array move */
     S(w, OP_REMOVE, 0); /* swap-remove: the last record moves into its slot */
     S(w, OP_READY, 1);
     S(w, OP_READY, 2);

@@ -48,8 +48,7 @@ static int null__add(void *be, uint32_t slot, rx_id id, reactor_socket_t sock, u
     return 0;
 }
 
-static int null__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t sock,
-                        unsigned events)
+static int null__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t sock, unsigned events)
 {
     null__state *s = be;
     (void)id;

@@ -181,14 +181,22 @@ static void null_user_allocator_means_the_c_library(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(malloc_and_free_keep_live_counts, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(free_of_null_is_a_no_op_that_never_reaches_the_allocator, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(realloc_of_null_allocates_and_counts_a_block, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(failed_realloc_leaves_block_and_counts_intact, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(grow_doubles_from_min_cap_and_is_a_no_op_when_room_exists, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(failed_grow_leaves_array_and_capacity_unchanged, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(resize_grows_to_exactly_n_and_never_shrinks, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(null_user_allocator_means_the_c_library, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(malloc_and_free_keep_live_counts, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(free_of_null_is_a_no_op_that_never_reaches_the_allocator,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(realloc_of_null_allocates_and_counts_a_block,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(failed_realloc_leaves_block_and_counts_intact,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(grow_doubles_from_min_cap_and_is_a_no_op_when_room_exists,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(failed_grow_leaves_array_and_capacity_unchanged,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(resize_grows_to_exactly_n_and_never_shrinks, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(null_user_allocator_means_the_c_library, sup_setup_bare,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "unit.alloc", tests, sizeof tests / sizeof tests[0], 0);
 }

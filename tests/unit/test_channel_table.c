@@ -363,14 +363,22 @@ static void all_65534_numbers_then_enospc_and_fifo_reuse(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(numbers_start_at_one_and_count_up, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(released_numbers_are_reused_first_in_first_out, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(generation_advances_and_old_ids_are_rejected, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(find_rejects_zero_max_never_used_and_released_numbers, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(swap_remove_keeps_number_and_socket_lookups_right, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(socket_hash_survives_churn_with_colliding_sockets, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(failed_reserve_changes_nothing, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(all_65534_numbers_then_enospc_and_fifo_reuse, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(numbers_start_at_one_and_count_up, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(released_numbers_are_reused_first_in_first_out,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(generation_advances_and_old_ids_are_rejected,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(find_rejects_zero_max_never_used_and_released_numbers,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(swap_remove_keeps_number_and_socket_lookups_right,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(socket_hash_survives_churn_with_colliding_sockets,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(failed_reserve_changes_nothing, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(all_65534_numbers_then_enospc_and_fifo_reuse,
+                                        sup_setup_bare, sup_teardown),
     };
     return sup_main(argc, argv, "unit.channel_table", tests, sizeof tests / sizeof tests[0], 0);
 }

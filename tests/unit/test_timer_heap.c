@@ -187,9 +187,9 @@ static void stale_stopped_expired_and_forged_ids_are_ebadtimer(void **state)
         0,
         stopped,
         expired,
-        live ^ (1ull << 32),                 /* right slot, wrong generation */
-        (live & ~0xFFFFFFFFull),             /* generation only, slot 0 */
-        (live & ~0xFFFFFFFFull) | 1000,      /* never issued slot */
+        live ^ (1ull << 32),            /* right slot, wrong generation */
+        (live & ~0xFFFFFFFFull),        /* generation only, slot 0 */
+        (live & ~0xFFFFFFFFull) | 1000, /* never issued slot */
         (live & ~0xFFFFFFFFull) | 0xFFFFFFFFu,
         UINT64_MAX,
     };
@@ -339,17 +339,27 @@ static void free_with_live_timers_releases_everything(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(expire_returns_timers_by_due_time_then_start_order, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(next_due_is_the_earliest_and_nothing_fires_before_it, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(stop_from_anywhere_keeps_the_heap_and_the_order, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(stop_of_the_root_promotes_the_next_earliest, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(stale_stopped_expired_and_forged_ids_are_ebadtimer, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(repeat_timer_is_rescheduled_at_now_plus_period, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(repeat_near_the_end_of_time_saturates, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(reused_slot_gets_a_new_generation, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(timers_started_at_or_after_seq_limit_wait_for_the_next_pass, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(expire_returns_timers_by_due_time_then_start_order,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(next_due_is_the_earliest_and_nothing_fires_before_it,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(stop_from_anywhere_keeps_the_heap_and_the_order,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(stop_of_the_root_promotes_the_next_earliest, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(stale_stopped_expired_and_forged_ids_are_ebadtimer,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(repeat_timer_is_rescheduled_at_now_plus_period,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(repeat_near_the_end_of_time_saturates, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(reused_slot_gets_a_new_generation, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(timers_started_at_or_after_seq_limit_wait_for_the_next_pass,
+                                        sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(failed_start_changes_nothing, sup_setup_bare, sup_teardown),
-        cmocka_unit_test_setup_teardown(free_with_live_timers_releases_everything, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(free_with_live_timers_releases_everything, sup_setup_bare,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "unit.timer_heap", tests, sizeof tests / sizeof tests[0], 0);
 }

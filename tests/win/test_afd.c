@@ -463,8 +463,7 @@ static void reconnect_cycles_single_threaded_keep_one_spare_block(void **state)
     for (c.cycles = 0; c.cycles < 1000; c.cycles++) {
         c.sent = c.client_done = c.server_done = 0;
         c.client = t_connect(port);
-        assert_int_equal(
-            reactor_add(r, c.client, REACTOR_WRITABLE, cyc_client_cb, &c, &c.cchn), 0);
+        assert_int_equal(reactor_add(r, c.client, REACTOR_WRITABLE, cyc_client_cb, &c, &c.cchn), 0);
         t_drive(r, cyc_done, &c);
         assert_int_equal(c.errors, 0);
         uint64_t blocks = t_stats(r).pinned_blocks;
@@ -521,9 +520,8 @@ static void churn_of_10000_channels_reuses_blocks(void **state)
     reactor_stats_t st = t_stats(r);
     assert_true(st.pinned_blocks <= 1);
     print_message("10000 churn (window %d): blocks ever %llu, peak %llu, now %llu, stale %llu\n",
-                  WINDOW, (unsigned long long)rx_iocp_blocks_total(g_be),
-                  (unsigned long long)peak, (unsigned long long)st.pinned_blocks,
-                  (unsigned long long)st.stale_completions);
+                  WINDOW, (unsigned long long)rx_iocp_blocks_total(g_be), (unsigned long long)peak,
+                  (unsigned long long)st.pinned_blocks, (unsigned long long)st.stale_completions);
     assert_true(rx_iocp_blocks_total(g_be) <= 8);
     t_destroy(r);
 }
