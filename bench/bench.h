@@ -40,9 +40,9 @@ typedef struct bench_impl {
     int (*io_remove)(void *lp, uint32_t slot);
     int (*timer_start)(void *lp, uint32_t slot, uint64_t ms, bench_timer_cb cb, void *arg);
     int (*timer_stop)(void *lp, uint32_t slot);
-    int (*run_once)(void *lp);   /* one iteration; blocks until something happened */
-    int (*run_nowait)(void *lp); /* one iteration that never blocks */
-    int (*wakeup)(void *lp);     /* thread-safe */
+    int (*run_once)(void *lp);    /* one iteration; blocks until something happened */
+    int (*run_nowait)(void *lp);  /* one iteration that never blocks */
+    int (*wakeup)(void *lp);      /* thread-safe */
     long (*loop_bytes)(void *lp); /* heap bytes the loop itself holds, or -1 */
 } bench_impl;
 

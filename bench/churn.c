@@ -33,7 +33,8 @@ int main(int argc, char **argv)
 {
     bench_args a;
     const bench_impl *im =
-        bench_start(argc, argv, "--live L --spare S --batch B (--time-ms T | --batches K, for profiling)", &a);
+        bench_start(argc, argv,
+                    "--live L --spare S --batch B (--time-ms T | --batches K, for profiling)", &a);
     uint32_t live = (uint32_t)bench_arg(&a, "--live", 9000);
     uint32_t spare = (uint32_t)bench_arg(&a, "--spare", 1000);
     uint32_t batch = (uint32_t)bench_arg(&a, "--batch", 100);

@@ -252,8 +252,7 @@ bench_sock *bench_socketpairs(uint32_t n)
 #else
     for (uint32_t i = 0; i < n; i++) {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, &fds[2 * i]) != 0) {
-            fprintf(stderr, "socketpair %u of %u: %s (open-file limit?)\n", i, n,
-                    strerror(errno));
+            fprintf(stderr, "socketpair %u of %u: %s (open-file limit?)\n", i, n, strerror(errno));
             exit(2);
         }
         bench_nonblock(fds[2 * i]);

@@ -33,7 +33,8 @@ int main(int argc, char **argv)
 {
     bench_args a;
     const bench_impl *im =
-        bench_start(argc, argv, "--pairs N (<= 9000) --active A (--time-ms T | --iters I, for profiling)", &a);
+        bench_start(argc, argv,
+                    "--pairs N (<= 9000) --active A (--time-ms T | --iters I, for profiling)", &a);
     uint32_t n = (uint32_t)bench_arg(&a, "--pairs", 1000);
     uint32_t act = (uint32_t)bench_arg(&a, "--active", 1);
     uint64_t budget_ns = bench_arg(&a, "--time-ms", 300) * 1000000u;

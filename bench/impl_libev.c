@@ -76,8 +76,8 @@ static void vimpl__on_io(struct ev_loop *loop, ev_io *w, int revents)
     s->cb(s->arg, ev);
 }
 
-static int vimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
-                         bench_io_cb cb, void *arg)
+static int vimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                         void *arg)
 {
     vimpl *p = lp;
     vimpl__io *s = &p->io[slot];

@@ -97,8 +97,8 @@ static void eimpl__on_io(evutil_socket_t fd, short what, void *arg)
     s->cb(s->arg, ev);
 }
 
-static int eimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
-                         bench_io_cb cb, void *arg)
+static int eimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                         void *arg)
 {
     eimpl *p = lp;
     eimpl__io *s = &p->io[slot];

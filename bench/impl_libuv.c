@@ -112,8 +112,8 @@ static void uimpl__on_poll(uv_poll_t *h, int status, int events)
     s->cb(s->arg, ev);
 }
 
-static int uimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
-                         bench_io_cb cb, void *arg)
+static int uimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                         void *arg)
 {
     uimpl *p = lp;
     if (!p->free_list)
@@ -125,7 +125,8 @@ static int uimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events
     int err = uv_poll_init(&p->loop, &s->h, fd);
     if (err)
         return err;
-    int want = ((events & BENCH_READ) ? UV_READABLE : 0) | ((events & BENCH_WRITE) ? UV_WRITABLE : 0);
+    int want = ((events & BENCH_READ) ? UV_READABLE : 0) |
+               ((events & BENCH_WRITE) ? UV_WRITABLE : 0);
     p->by_slot[slot] = s;
     return uv_poll_start(&s->h, want, uimpl__on_poll);
 }

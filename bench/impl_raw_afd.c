@@ -79,9 +79,9 @@ static int rafd__arm(rafd *p, uint32_t i)
     s->info.handles[0].events = s->mask;
     s->info.handles[0].status = 0;
     s->iosb.Status = STATUS_PENDING;
-    NTSTATUS st = NtDeviceIoControlFile(p->helper, NULL, NULL, (PVOID)(uintptr_t)(i + 1),
-                                        &s->iosb, RAFD__IOCTL_POLL, &s->info, sizeof s->info,
-                                        &s->info, sizeof s->info);
+    NTSTATUS st = NtDeviceIoControlFile(p->helper, NULL, NULL, (PVOID)(uintptr_t)(i + 1), &s->iosb,
+                                        RAFD__IOCTL_POLL, &s->info, sizeof s->info, &s->info,
+                                        sizeof s->info);
     /* An error status (severity 3) queues no packet; anything else completes through the port
      * (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not set). */
     if (((ULONG)st >> 30) == 3u)

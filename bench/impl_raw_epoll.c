@@ -52,8 +52,8 @@ static void repoll__destroy(void *lp)
     free(p);
 }
 
-static int repoll__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
-                          bench_io_cb cb, void *arg)
+static int repoll__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                          void *arg)
 {
     repoll *p = lp;
     p->io[slot] = (repoll__io){cb, arg, fd};

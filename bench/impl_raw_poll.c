@@ -15,10 +15,10 @@ typedef struct rpoll__io {
 
 /* Owns every array and efd; destroy frees and closes them. */
 typedef struct rpoll {
-    struct pollfd *pfd;   /* [0] wake-up, [1..n] watchers */
-    uint32_t *slot_at;    /* slot_at[pos] for pos >= 1 */
-    uint32_t *pos_of;     /* pos_of[slot] */
-    rpoll__io *io;        /* io[slot] */
+    struct pollfd *pfd; /* [0] wake-up, [1..n] watchers */
+    uint32_t *slot_at;  /* slot_at[pos] for pos >= 1 */
+    uint32_t *pos_of;   /* pos_of[slot] */
+    rpoll__io *io;      /* io[slot] */
     uint32_t n;
     int efd;
     bench_wake_cb on_wake;
@@ -56,8 +56,8 @@ static void rpoll__destroy(void *lp)
     free(p);
 }
 
-static int rpoll__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
-                         bench_io_cb cb, void *arg)
+static int rpoll__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                         void *arg)
 {
     rpoll *p = lp;
     uint32_t pos = ++p->n;

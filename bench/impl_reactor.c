@@ -104,8 +104,8 @@ static void rimpl__destroy(void *lp)
     free(p);
 }
 
-static int rimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events,
-                         bench_io_cb cb, void *arg)
+static int rimpl__io_add(void *lp, uint32_t slot, bench_sock fd, unsigned events, bench_io_cb cb,
+                         void *arg)
 {
     rimpl *p = lp;
     rimpl__io *s = &p->io[slot];

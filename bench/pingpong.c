@@ -70,8 +70,7 @@ static void pp__on_io(void *arg, unsigned events)
 int main(int argc, char **argv)
 {
     bench_args a;
-    const bench_impl *im =
-        bench_start(argc, argv, "--conns C --rounds R (per connection)", &a);
+    const bench_impl *im = bench_start(argc, argv, "--conns C --rounds R (per connection)", &a);
     uint32_t conns = (uint32_t)bench_arg(&a, "--conns", 1);
     pp__ctx ctx = {.rounds = bench_arg(&a, "--rounds", 20000)};
     if (conns == 0 || conns > 1000 || ctx.rounds == 0) {
@@ -96,8 +95,7 @@ int main(int argc, char **argv)
         c->ctx = s->ctx = &ctx;
         c->is_client = 1;
         bench_check(im->name, im->io_add(lp, 2 * i, c->fd, BENCH_READ, pp__on_io, c), "io_add");
-        bench_check(im->name, im->io_add(lp, 2 * i + 1, s->fd, BENCH_READ, pp__on_io, s),
-                    "io_add");
+        bench_check(im->name, im->io_add(lp, 2 * i + 1, s->fd, BENCH_READ, pp__on_io, s), "io_add");
     }
     bench_check(im->name, im->run_nowait(lp), "run_nowait");
 

@@ -80,8 +80,8 @@ static void tm__churn(const bench_impl *im, uint32_t live, uint64_t budget_ns)
 int main(int argc, char **argv)
 {
     bench_args a;
-    const bench_impl *im = bench_start(
-        argc, argv, "--mode fire|churn [--count N] [--live L --time-ms T]", &a);
+    const bench_impl *im = bench_start(argc, argv,
+                                       "--mode fire|churn [--count N] [--live L --time-ms T]", &a);
     if (!im->timer_start) {
         fprintf(stderr, "%s offers no timers\n", im->name);
         return 3;

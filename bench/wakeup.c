@@ -59,8 +59,7 @@ int main(int argc, char **argv)
     if (atomic_load(&ctx.failed) || atomic_load(&ctx.acked) != ctx.count)
         bench_fail(im->name, "%llu of %llu wake-ups delivered",
                    (unsigned long long)atomic_load(&ctx.acked), (unsigned long long)ctx.count);
-    bench_result("wakeup", "1 waker thread", im->name, "wakeup", (double)elapsed / ctx.count,
-                 "ns");
+    bench_result("wakeup", "1 waker thread", im->name, "wakeup", (double)elapsed / ctx.count, "ns");
     bench_result("wakeup", "1 waker thread", im->name, "rate",
                  (double)ctx.count * 1e9 / (double)elapsed, "wake-ups/s");
     im->destroy(ctx.lp);
