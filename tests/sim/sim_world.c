@@ -117,6 +117,12 @@ uint64_t sim_alloc_release(sim_alloc *a)
 
 static world *w__cur; /* the shim's functions and callbacks find their world here */
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int
+w__fail(world *w, const char *fmt, ...);
+
 static int w__fail(world *w, const char *fmt, ...)
 {
     if (!w->failed) {
