@@ -93,7 +93,7 @@ static uint64_t ld__fnv(uint64_t h, const unsigned char *p, size_t n)
 static void ld__fail(ld__world *w, const char *why, int index)
 {
     if (!w->failed)
-        snprintf(w->why, sizeof w->why, "%s (connection %d)", why, index);
+        snprintf(w->why, sizeof w->why, "%.100s (connection %d)", why, index);
     w->failed = 1;
 }
 
