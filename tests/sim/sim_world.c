@@ -117,7 +117,7 @@ uint64_t sim_alloc_release(sim_alloc *a)
 
 static world *w__cur; /* the shim's functions and callbacks find their world here */
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(_WIN32) /* mingw's printf archetype rejects %zu */
 __attribute__((format(printf, 2, 3)))
 #endif
 static int
