@@ -229,36 +229,13 @@ static int loop__timeout(const reactor_t *r, reactor_run_mode mode)
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-static void loop__dispatch_io(reactor_t *r)
+/* A report that names no live channel before any callback of the iteration ran can only come
+ * from a watch the backend could not delete (epoll: the application closed the descriptor while
+ * a dup kept the socket open). Level-triggered, it would come back every wait: rebuild the
+ * backend's set from the table. */
+static void loop__rebuild(reactor_t *r)
 {
-    uint32_t n = r->ready.n;
-    /* Read r->ready.ev afresh each time: a callback's add may grow (move) it. */
-    for (uint32_t i = 0; i < n && !r->closing; i++) {
-        rx_event ev = r->ready.ev[i];
-        int32_t slot = rx_table_find_id(&r->table, rx_event_id(ev));
-        if (slot < 0) {
-            r->counts.stale_completions++;
-            continue;
-        }
-        const rx_record *rec = &r->table.rec[slot];
-        unsigned events = rx_event_events(ev) & (rec->events | REACTOR_HANGUP | REACTOR_ERROR);
-        if (!events)
-            continue;
-        r->counts.events_dispatched++;
-        rec->cb(r, rec->chn, events, rec->arg);
-    }
-    r->ready.n = 0;
-}
-
-/* A report that names no live channel before any callback ran comes from a watch the backend
- * could not delete (epoll: the application closed the descriptor while a dup kept the socket
- * open). Level-triggered, it would come back every wait: rebuild the backend's set. */
-static void loop__drop_ghosts(reactor_t *r)
-{
-    uint32_t i = 0;
-    while (i < r->ready.n && rx_table_find_id(&r->table, rx_event_id(r->ready.ev[i])) >= 0)
-        i++;
-    if (i == r->ready.n || r->ops->reset(r->be) != 0)
+    if (r->ops->reset(r->be) != 0)
         return;
     r->counts.backend_resets++;
     for (uint32_t slot = 0; slot < r->table.count; slot++) {
@@ -267,6 +244,33 @@ static void loop__drop_ghosts(reactor_t *r)
          * kernel had already left it. */
         (void)r->ops->add(r->be, slot, rx_table_id(&r->table, slot), rec->sock, rec->events);
     }
+}
+
+/* fresh: no callback has run yet in this iteration, so a stale report is a ghost watch. */
+static void loop__dispatch_io(reactor_t *r, int fresh)
+{
+    uint32_t n = r->ready.n;
+    int ghost = 0;
+    /* Read r->ready.ev afresh each time: a callback's add may grow (move) it. */
+    for (uint32_t i = 0; i < n && !r->closing; i++) {
+        rx_event ev = r->ready.ev[i];
+        int32_t slot = rx_table_find_id(&r->table, rx_event_id(ev));
+        if (slot < 0) {
+            r->counts.stale_completions++;
+            ghost |= fresh;
+            continue;
+        }
+        const rx_record *rec = &r->table.rec[slot];
+        unsigned events = rx_event_events(ev) & (rec->events | REACTOR_HANGUP | REACTOR_ERROR);
+        if (!events)
+            continue;
+        r->counts.events_dispatched++;
+        fresh = 0;
+        rec->cb(r, rec->chn, events, rec->arg);
+    }
+    r->ready.n = 0;
+    if (ghost && r->ops->reset && !r->closing)
+        loop__rebuild(r);
 }
 
 static void loop__run_timers(reactor_t *r)
@@ -304,17 +308,17 @@ static int loop__iterate(reactor_t *r, reactor_run_mode mode)
         timeout = loop__timeout(r, mode);
     }
     r->counts.iterations++;
-    if (r->ops->reset) /* before any callback can remove a channel */
-        loop__drop_ghosts(r);
+    int fresh = 1;
     if (r->ready.woken) {
         /* An exchange, not a store: it acquires what every coalesced waker published. */
         atomic_exchange(&r->wake_pending, 0);
         if (r->on_wakeup) {
             r->counts.wakeups++;
+            fresh = 0;
             r->on_wakeup(r, r->wakeup_arg);
         }
     }
-    loop__dispatch_io(r);
+    loop__dispatch_io(r, fresh);
     loop__run_timers(r);
     return 0;
 }
