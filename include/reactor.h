@@ -138,6 +138,8 @@ typedef struct reactor_stats {
     uint64_t undrained_polls;   /**< polls the kernel never finished at destroy (AFD) */
     uint64_t backend_resets;    /**< kernel sets rebuilt to drop a watch that outlived its
                                      channel (epoll, after a close while a dup was open) */
+    uint64_t helper_handles;    /**< \\Device\\Afd helper handles open now: one per group of
+                                     polls (AFD backend; 0 elsewhere) */
 } reactor_stats_t;
 
 /** Creates a loop in *out. opts may be NULL. Errors: EINVAL, ENOMEM, ENOTSUP, ESYS. */

@@ -56,6 +56,12 @@ typedef struct rx_afd_completion {
 #define RX_STATUS_NOT_FOUND ((int32_t)0xC0000225)
 #define RX_STATUS_INVALID_HANDLE ((int32_t)0xC0000008)
 #define RX_STATUS_NO_MEMORY ((int32_t)0xC0000017)
+#define RX_STATUS_INVALID_DEVICE_REQUEST ((int32_t)0xC0000010)
+#define RX_STATUS_QUOTA_EXCEEDED ((int32_t)0xC0000044)
+#define RX_STATUS_INSUFFICIENT_RESOURCES ((int32_t)0xC000009A)
+#define RX_STATUS_NOT_SUPPORTED ((int32_t)0xC00000BB)
+#define RX_STATUS_BAD_DEVICE_TYPE ((int32_t)0xC00000CB)
+#define RX_STATUS_COMMITMENT_LIMIT ((int32_t)0xC000012D)
 
 /* WSAIoctl codes for the base-handle lookup (mswsock.h values). */
 #define RX_SIO_BASE_HANDLE 0x48000022u
@@ -76,7 +82,8 @@ typedef struct rx_afd_kernel {
     int (*socket_ioctl)(uintptr_t sock, uint32_t code, uintptr_t *out);
     /* NtDeviceIoControlFile(IOCTL_AFD_POLL) with info as input and output. */
     int32_t (*poll)(uintptr_t helper, rx_iosb *iosb, rx_afd_poll_info *info, uintptr_t context);
-    /* NtCancelIoFileEx for the request whose status block is iosb. */
+    /* NtCancelIoFileEx for the request whose status block is iosb, or (iosb NULL) for every
+     * request issued on helper. Its cost grows with the requests pending on helper. */
     int32_t (*cancel)(uintptr_t helper, rx_iosb *iosb);
     /* NtRemoveIoCompletionEx: up to cap packets, waiting up to timeout_ms (-1: forever).
      * STATUS_SUCCESS with *n >= 1, or STATUS_TIMEOUT with *n == 0. */
@@ -84,6 +91,9 @@ typedef struct rx_afd_kernel {
                        int timeout_ms);
     /* Queues a packet with key and context 0. Thread-safe. */
     int32_t (*post)(uintptr_t port, uintptr_t key);
+    /* A UDP socket for the probe poll at init: 0 or the WSA error code. */
+    int (*socket_open)(uintptr_t *sock);
+    void (*socket_close)(uintptr_t sock);
 } rx_afd_kernel;
 
 #if defined(_WIN32)

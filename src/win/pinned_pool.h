@@ -10,7 +10,14 @@
 
 #include <stdint.h>
 
-#define RX_PIN_PER_BLOCK 128u
+/* G: the polls one \Device\Afd helper handle carries at most. A block of G states is one group:
+ * its states' polls are issued on the block's own helper handle, so a cancel walks at most G
+ * requests (docs/windows.md, "Poll groups", says why 128). Tests build other sizes with
+ * -DRX_AFD_GROUP=N. */
+#ifndef RX_AFD_GROUP
+#define RX_AFD_GROUP 128u
+#endif
+#define RX_PIN_PER_BLOCK RX_AFD_GROUP
 
 /* State flags. */
 #define RX_PIN_PENDING 0x01u    /* the kernel holds iosb and info; a packet will follow */
@@ -23,12 +30,10 @@
  * the pool; the backend gets it at add and puts it back once nothing is pending for it. */
 typedef struct rx_pinned {
     struct rx_pinned *next; /* the backend's per-number list in use; the free list when free */
-    uint8_t index;          /* its place in its block */
+    uint32_t index; /* its place in its block */
     uint8_t flags;
     uint8_t events; /* requested REACTOR_* events */
-    uint8_t pad;
     uint16_t armed; /* AFD events of the pending poll */
-    uint16_t pad2;
     /* Everything below is poisoned while the state is free. */
     rx_iosb iosb;
     rx_afd_poll_info info;
