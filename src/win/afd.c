@@ -41,6 +41,14 @@ _Static_assert(RX_STATUS_CANCELLED == (int32_t)STATUS_CANCELLED &&
                    RX_STATUS_PENDING == (int32_t)STATUS_PENDING &&
                    RX_STATUS_TIMEOUT == (int32_t)STATUS_TIMEOUT,
                "NTSTATUS values");
+_Static_assert(RX_STATUS_INSUFFICIENT_RESOURCES == (int32_t)STATUS_INSUFFICIENT_RESOURCES &&
+                   RX_STATUS_NO_MEMORY == (int32_t)STATUS_NO_MEMORY &&
+                   RX_STATUS_QUOTA_EXCEEDED == (int32_t)STATUS_QUOTA_EXCEEDED &&
+                   RX_STATUS_COMMITMENT_LIMIT == (int32_t)STATUS_COMMITMENT_LIMIT &&
+                   RX_STATUS_BAD_DEVICE_TYPE == (int32_t)STATUS_BAD_DEVICE_TYPE &&
+                   RX_STATUS_INVALID_DEVICE_REQUEST == (int32_t)STATUS_INVALID_DEVICE_REQUEST &&
+                   RX_STATUS_NOT_SUPPORTED == (int32_t)STATUS_NOT_SUPPORTED,
+               "NTSTATUS values (resources, refusals)");
 
 static int32_t afd__port_open(uintptr_t *port)
 {
@@ -69,8 +77,13 @@ static int32_t afd__helper_open(uintptr_t port, uintptr_t key, uintptr_t *helper
         CloseHandle(h);
         return (int32_t)STATUS_UNSUCCESSFUL;
     }
-    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS stays unset on purpose: every accepted poll,
-     * including one that succeeds at once, posts exactly one packet (see iocp.c). */
+    /* Nobody waits on the handle itself: skip signalling it on every completion (wepoll and
+     * mio do the same). FILE_SKIP_COMPLETION_PORT_ON_SUCCESS stays unset on purpose: every
+     * accepted poll, including one that succeeds at once, posts exactly one packet (iocp.c). */
+    if (!SetFileCompletionNotificationModes(h, FILE_SKIP_SET_EVENT_ON_HANDLE)) {
+        CloseHandle(h);
+        return (int32_t)STATUS_UNSUCCESSFUL;
+    }
     *helper = (uintptr_t)h;
     return 0;
 }
@@ -110,6 +123,30 @@ static int32_t afd__cancel(uintptr_t helper, rx_iosb *iosb)
     return (int32_t)NtCancelIoFileEx((HANDLE)helper, (PIO_STATUS_BLOCK)iosb, &res);
 }
 
+/* The probe may run before the application started Winsock: hold a reference of our own
+ * (WSAStartup counts) for the socket's life. */
+static int afd__socket_open(uintptr_t *sock)
+{
+    WSADATA wsa;
+    int err = WSAStartup(MAKEWORD(2, 2), &wsa);
+    if (err)
+        return err;
+    SOCKET s = WSASocketW(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET) {
+        err = WSAGetLastError();
+        WSACleanup();
+        return err;
+    }
+    *sock = (uintptr_t)s;
+    return 0;
+}
+
+static void afd__socket_close(uintptr_t sock)
+{
+    closesocket((SOCKET)sock);
+    WSACleanup();
+}
+
 static int32_t afd__dequeue(uintptr_t port, rx_afd_completion *out, uint32_t cap, uint32_t *n,
                             int timeout_ms)
 {
@@ -138,6 +175,8 @@ const rx_afd_kernel rx_afd_nt = {
     .cancel = afd__cancel,
     .dequeue = afd__dequeue,
     .post = afd__post,
+    .socket_open = afd__socket_open,
+    .socket_close = afd__socket_close,
 };
 #endif /* _WIN32 */
 
@@ -159,7 +198,10 @@ unsigned rx_afd_events(uint32_t afd)
     unsigned ev = 0;
     if (afd & (RX_AFD_POLL_RECEIVE | RX_AFD_POLL_ACCEPT))
         ev |= REACTOR_READABLE;
-    if (afd & (RX_AFD_POLL_SEND | RX_AFD_POLL_CONNECT))
+    /* CONNECT is not WRITABLE: it stays set on a connected socket, so an outgoing connection
+     * would read as writable forever (wepoll and mio dropped it for that). A finished
+     * connect shows as SEND. */
+    if (afd & RX_AFD_POLL_SEND)
         ev |= REACTOR_WRITABLE;
     if (afd & RX_AFD_POLL_DISCONNECT)
         ev |= REACTOR_READABLE | REACTOR_HANGUP;

@@ -1,11 +1,16 @@
-/* iocp.c - the AFD backend: one completion port and one \Device\Afd helper handle per loop, one
- * pinned state per channel. The kernel is given only pinned memory and, as ApcContext, the
- * channel ID; a packet is resolved by ID (number -> short list -> exact ID), never by pointer.
- * The backend keeps nothing per slot: every call names its channel by ID.
+/* iocp.c - the AFD backend: one completion port per loop, polls spread over groups of at most
+ * RX_AFD_GROUP per \Device\Afd helper handle (one group per pinned block), one pinned state per
+ * channel. The kernel is given only pinned memory and, as ApcContext, the channel ID; a packet
+ * is resolved by ID (number -> short list -> exact ID), never by pointer. The backend keeps
+ * nothing per slot: every call names its channel by ID.
  * Rule for FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: never set, so every poll the kernel accepts
- * (STATUS_PENDING or an immediate success) completes through exactly one packet. */
+ * (STATUS_PENDING or an immediate success) completes through exactly one packet.
+ * Rule for sockets: at most one poll per base handle is ever in the kernel (two polls on one
+ * socket complete each other: trio #52, wepoll #35); a channel added on a socket whose removed
+ * channel's poll is still being cancelled waits for that packet (BLOCKED). */
 #include "iocp.h"
 
+#include "base_map.h"
 #include "pinned_pool.h"
 #include "platform.h"
 
@@ -14,22 +19,29 @@
 
 #define IOCP__KEY_AFD 1u
 #define IOCP__KEY_WAKE 2u
-#define IOCP__BATCH 64u
+#define IOCP__BATCH_MIN 16u
+#define IOCP__BATCH_MAX 1024u
 #define IOCP__DRAIN_MS 2000
 #define IOCP__CLOSED_DRAIN_MS 500
+#define IOCP__RETRY_MS 10
+#define IOCP__PROBE_MS 1000
+/* The probe's context: channel number 0 is never handed out, so no channel has this ID. */
+#define IOCP__PROBE_ID ((rx_id)1 << 16)
 
-/* Owns by_num, the pool's blocks and the two handles; iocp__destroy releases them, except
- * blocks holding a poll the kernel never gave back. */
+/* Owns by_num, bases, batch, the pool's blocks (and their helpers) and the port;
+ * iocp__destroy releases them, except blocks holding a poll the kernel never gave back. */
 typedef struct iocp__state {
     rx_alloc *alloc;
     const rx_afd_kernel *k;
-    uintptr_t port, helper;
+    uintptr_t port;
     rx_pinned **by_num; /* per channel number: its live state and orphans awaiting a packet */
     uint32_t by_num_cap;
+    rx_base_map bases;
     rx_pinned *arm; /* states the next arm pass looks at */
     rx_pin_pool pool;
     uint64_t pending, undrained;
-    rx_afd_completion batch[IOCP__BATCH]; /* written only inside a dequeue call */
+    rx_afd_completion *batch; /* written only inside a dequeue call */
+    uint32_t batch_cap;
 } iocp__state;
 
 /* A status the kernel returns at once has a packet following unless it is an error (severity
@@ -37,6 +49,21 @@ typedef struct iocp__state {
 static int iocp__packet_follows(int32_t status)
 {
     return ((uint32_t)status >> 30) != 3u;
+}
+
+/* Statuses that say the system is short of something for now, not that the socket is
+ * unusable: the poll is tried again on the next iteration (as mio does). */
+static int iocp__transient(int32_t status)
+{
+    switch (status) {
+    case RX_STATUS_NO_MEMORY:
+    case RX_STATUS_INSUFFICIENT_RESOURCES:
+    case RX_STATUS_QUOTA_EXCEEDED:
+    case RX_STATUS_COMMITMENT_LIMIT:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static rx_pinned *iocp__find(const iocp__state *b, rx_id id)
@@ -58,11 +85,56 @@ static rx_pinned *iocp__live(const iocp__state *b, rx_id id)
     return s;
 }
 
+static void iocp__mark(iocp__state *b, rx_pinned *s)
+{
+    if (!(s->flags & RX_PIN_QUEUED)) {
+        s->flags |= RX_PIN_QUEUED;
+        s->arm_next = b->arm;
+        b->arm = s;
+    }
+}
+
+/* s no longer stands on its base handle: the map falls back to what s waited for, and a state
+ * that waited for s may poll now. */
+static void iocp__leave_base(iocp__state *b, rx_pinned *s)
+{
+    rx_id top = rx_base_map_get(&b->bases, s->base);
+    if (top == s->id) {
+        rx_base_map_drop(&b->bases, s->base, s->id);
+        rx_pinned *pred = (s->flags & RX_PIN_BLOCKED) ? iocp__find(b, s->pred) : NULL;
+        if (pred && (pred->flags & RX_PIN_PENDING))
+            rx_base_map_set(&b->bases, s->base, pred->id);
+        return;
+    }
+    rx_pinned *heir = top ? iocp__find(b, top) : NULL;
+    if (heir && (heir->flags & RX_PIN_BLOCKED) && heir->pred == s->id) {
+        heir->flags &= (uint8_t)~RX_PIN_BLOCKED;
+        iocp__mark(b, heir);
+    }
+}
+
+/* s takes its base handle: REACTOR_EEXIST when a live channel polls it already; behind a
+ * removed channel's poll still in the kernel, s is BLOCKED until that packet. Room in the map
+ * must be reserved. */
+static int iocp__take_base(iocp__state *b, rx_pinned *s)
+{
+    rx_pinned *top = iocp__find(b, rx_base_map_get(&b->bases, s->base));
+    if (top && top != s && !(top->flags & RX_PIN_ORPHAN))
+        return REACTOR_EEXIST;
+    if (top && top != s && (top->flags & RX_PIN_PENDING)) {
+        s->flags |= RX_PIN_BLOCKED;
+        s->pred = top->id;
+    }
+    rx_base_map_set(&b->bases, s->base, s->id);
+    return 0;
+}
+
 /* Frees an orphan once neither the kernel nor the arm list refers to it. */
 static void iocp__reap(iocp__state *b, rx_pinned *s)
 {
     if ((s->flags & (RX_PIN_ORPHAN | RX_PIN_PENDING | RX_PIN_QUEUED)) != RX_PIN_ORPHAN)
         return;
+    iocp__leave_base(b, s);
     rx_pinned **pp = &b->by_num[rx_id_chn(s->id)];
     while (*pp != s)
         pp = &(*pp)->next;
@@ -74,34 +146,220 @@ static void iocp__cancel(iocp__state *b, rx_pinned *s)
 {
     if (s->flags & RX_PIN_CANCELLING)
         return;
-    /* STATUS_NOT_FOUND means the packet is already queued; either way one packet comes. */
-    (void)b->k->cancel(b->helper, &s->iosb);
     s->flags |= RX_PIN_CANCELLING;
+    /* Already completed: its packet is queued, and a cancel would only walk the group's
+     * requests to answer STATUS_NOT_FOUND. */
+    if (((volatile rx_iosb *)&s->iosb)->u.status != RX_STATUS_PENDING)
+        return;
+    (void)b->k->cancel(rx_pool_helper(s), &s->iosb);
 }
 
 /* The channel is gone: its state is freed once the kernel's packet is dequeued (the poll is
- * cancelled) and the arm list has let go of it. */
-static void iocp__release(iocp__state *b, rx_pinned *s)
+ * cancelled unless cancel is 0: destroy cancels whole groups) and the arm list lets go. */
+static void iocp__release(iocp__state *b, rx_pinned *s, int cancel)
 {
+    if (s->flags & RX_PIN_BLOCKED) {
+        iocp__leave_base(b, s);
+        s->flags &= (uint8_t)~RX_PIN_BLOCKED;
+    }
     s->flags |= RX_PIN_ORPHAN;
-    if (s->flags & RX_PIN_PENDING)
+    if (cancel && (s->flags & RX_PIN_PENDING))
         iocp__cancel(b, s);
     iocp__reap(b, s);
 }
 
-static void iocp__mark(iocp__state *b, rx_pinned *s)
+/* Parks s after an error: not polled until modified, and its base handle is free for others
+ * (a closed socket's handle value is soon someone else's). */
+static void iocp__park(iocp__state *b, rx_pinned *s)
 {
-    if (!(s->flags & RX_PIN_QUEUED)) {
-        s->flags |= RX_PIN_QUEUED;
-        s->arm_next = b->arm;
-        b->arm = s;
-    }
+    s->flags |= RX_PIN_DEAD;
+    iocp__leave_base(b, s);
 }
 
 static void iocp__report(rx_sink *sink, rx_id id, unsigned events)
 {
     assert(sink->n < sink->cap);
     rx_sink_push(sink, id, events);
+}
+
+/* Issues the state's poll with timeout (100 ns units) and context. 0, or the status of a
+ * refusal (no packet will come). */
+static int32_t iocp__issue(iocp__state *b, rx_pinned *s, uint32_t want, int64_t timeout,
+                           rx_id context)
+{
+    s->info.timeout = timeout;
+    s->info.count = 1;
+    s->info.exclusive = 0;
+    s->info.handles[0].handle = s->base;
+    s->info.handles[0].events = want;
+    s->info.handles[0].status = 0;
+    s->armed = (uint16_t)want;
+    s->flags = (uint8_t)((s->flags & ~RX_PIN_CANCELLING) | RX_PIN_PENDING);
+    int32_t st = b->k->poll(rx_pool_helper(s), &s->iosb, &s->info, (uintptr_t)context);
+    if (!iocp__packet_follows(st)) {
+        s->flags &= (uint8_t)~RX_PIN_PENDING;
+        return st;
+    }
+    b->pending++;
+    return 0;
+}
+
+/* Takes one packet off the books: the state is no longer pending. Returns it, or NULL for a
+ * packet that names no pending state. */
+static rx_pinned *iocp__settle(iocp__state *b, const rx_afd_completion *e)
+{
+    rx_pinned *s = iocp__find(b, (rx_id)e->context);
+    if (!s || !(s->flags & RX_PIN_PENDING)) {
+        /* Nothing of ours is waiting for it: if the kernel wrote into a state we freed lately,
+         * the poison check finds it (destroy checks them all). */
+        (void)rx_pool_check_recent(&b->pool);
+        return NULL;
+    }
+    s->flags &= (uint8_t)~RX_PIN_PENDING;
+    b->pending--;
+    return s;
+}
+
+/* Waits until deadline (clock ns) for the packets of pending polls, freeing the states they
+ * settle. A wait that times out has used up the deadline: nothing more is waited for. */
+static void iocp__drain(iocp__state *b, uint64_t deadline)
+{
+    while (b->pending) {
+        uint64_t now = rx_clock_ns();
+        int wait = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
+        uint32_t n = 0;
+        int32_t st = b->k->dequeue(b->port, b->batch, b->batch_cap, &n, wait);
+        if (st != RX_STATUS_SUCCESS)
+            break;
+        for (uint32_t i = 0; i < n; i++) {
+            if (b->batch[i].key != IOCP__KEY_AFD)
+                continue;
+            rx_pinned *s = iocp__settle(b, &b->batch[i]);
+            if (s)
+                iocp__reap(b, s);
+        }
+    }
+}
+
+void rx_iocp_destroy_report(void *be, rx_iocp_final *out)
+{
+    iocp__state *b = be;
+    uint64_t deadline = rx_clock_ns() + (uint64_t)IOCP__DRAIN_MS * 1000000u;
+    for (rx_pinned *s = b->arm, *next; s; s = next) {
+        next = s->arm_next;
+        s->flags &= (uint8_t)~RX_PIN_QUEUED;
+    }
+    b->arm = NULL;
+    for (uint32_t chn = 0; chn < b->by_num_cap; chn++)
+        for (rx_pinned *s = b->by_num[chn], *next; s; s = next) {
+            next = s->next;
+            if (!(s->flags & RX_PIN_ORPHAN))
+                iocp__release(b, s, 0);
+            else
+                iocp__reap(b, s);
+        }
+    /* One cancel per group, not one per poll: each walks only its own helper's requests. */
+    rx_pool_cancel_all(&b->pool);
+    iocp__drain(b, deadline);
+    /* Closing the helpers completes what a cancel did not (STATUS_HANDLES_CLOSED). */
+    rx_pool_close_helpers(&b->pool);
+    if (b->pending)
+        iocp__drain(b, rx_clock_ns() + (uint64_t)IOCP__CLOSED_DRAIN_MS * 1000000u);
+    b->undrained = b->pending;
+    b->k->handle_close(b->port);
+    /* States still pending stay allocated with their blocks: the kernel may still write them. */
+    (void)rx_pool_check(&b->pool);
+    uint32_t kept = rx_pool_free(&b->pool);
+    if (out) {
+        out->undrained = b->undrained;
+        out->blocks_kept = kept;
+        out->poison_hits = b->pool.poison_hits;
+    }
+    rx_base_map_free(&b->bases, b->alloc);
+    rx_free(b->alloc, b->batch, (size_t)b->batch_cap * sizeof *b->batch);
+    rx_free(b->alloc, b->by_num, (size_t)b->by_num_cap * sizeof *b->by_num);
+    rx_free(b->alloc, b, sizeof *b);
+}
+
+static void iocp__destroy(void *be)
+{
+    rx_iocp_destroy_report(be, NULL);
+}
+
+/* Whether AFD answers polls here: one poll with a zero timeout on a fresh UDP socket must be
+ * accepted and complete. Old Wine refuses AFD_POLL (STATUS_BAD_DEVICE_TYPE); so do some
+ * sandboxes and layered providers. 0, REACTOR_ENOTSUP, or REACTOR_ENOMEM. */
+static int iocp__probe(iocp__state *b)
+{
+    uintptr_t sock, base;
+    if (b->k->socket_open(&sock) != 0)
+        return REACTOR_ENOTSUP;
+    int err = 0;
+    int32_t status = 0;
+    rx_pinned *s = NULL;
+    if (rx_afd_base_handle(b->k, sock, &base) != 0) {
+        err = REACTOR_ENOTSUP;
+        goto out;
+    }
+    s = rx_pool_get(&b->pool, &err, &status);
+    if (!s) {
+        err = err == REACTOR_ENOMEM ? err : REACTOR_ENOTSUP;
+        goto out;
+    }
+    s->id = IOCP__PROBE_ID;
+    s->base = base;
+    if (iocp__issue(b, s, RX_AFD_POLL_SEND | RX_AFD_POLL_RECEIVE, 0, IOCP__PROBE_ID) != 0) {
+        err = REACTOR_ENOTSUP;
+        goto out;
+    }
+    uint64_t deadline = rx_clock_ns() + (uint64_t)IOCP__PROBE_MS * 1000000u;
+    while (s->flags & RX_PIN_PENDING) {
+        uint64_t now = rx_clock_ns();
+        int wait = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
+        uint32_t n = 0;
+        if (b->k->dequeue(b->port, b->batch, b->batch_cap, &n, wait) != RX_STATUS_SUCCESS)
+            break; /* a poll with a zero timeout that never completes: AFD is not usable */
+        for (uint32_t i = 0; i < n; i++)
+            if (b->batch[i].key == IOCP__KEY_AFD && b->batch[i].context == IOCP__PROBE_ID) {
+                s->flags &= (uint8_t)~RX_PIN_PENDING;
+                b->pending--;
+                if (!iocp__packet_follows(b->batch[i].iosb.u.status))
+                    err = REACTOR_ENOTSUP;
+            }
+    }
+    if (s->flags & RX_PIN_PENDING) {
+        /* Left to destroy, which cancels and drains it, as a removed channel's poll. */
+        s->next = b->by_num[0];
+        b->by_num[0] = s;
+        s->flags |= RX_PIN_ORPHAN;
+        (void)b->k->cancel(rx_pool_helper(s), &s->iosb);
+        s = NULL;
+        err = REACTOR_ENOTSUP;
+    }
+out:
+    if (s)
+        rx_pool_put(&b->pool, s);
+    b->k->socket_close(sock);
+    return err;
+}
+
+static int iocp__grow_numbers(iocp__state *b, uint32_t need)
+{
+    uint32_t old = b->by_num_cap;
+    int err = rx_resize(b->alloc, (void **)&b->by_num, &b->by_num_cap, need, sizeof *b->by_num);
+    if (!err)
+        memset(b->by_num + old, 0, (size_t)(b->by_num_cap - old) * sizeof *b->by_num);
+    return err;
+}
+
+/* The dequeue batch follows the sink's capacity (every channel's packet in one call), within
+ * bounds: a fuller port is emptied in several calls. */
+static int iocp__grow_batch(iocp__state *b, uint32_t capacity)
+{
+    uint32_t want = capacity + 1 < IOCP__BATCH_MIN   ? IOCP__BATCH_MIN
+                    : capacity + 1 > IOCP__BATCH_MAX ? IOCP__BATCH_MAX
+                                                     : capacity + 1;
+    return rx_resize(b->alloc, (void **)&b->batch, &b->batch_cap, want, sizeof *b->batch);
 }
 
 static int iocp__init_with(void **out, rx_alloc *alloc, const rx_afd_kernel *k)
@@ -112,18 +370,22 @@ static int iocp__init_with(void **out, rx_alloc *alloc, const rx_afd_kernel *k)
     memset(b, 0, sizeof *b);
     b->alloc = alloc;
     b->k = k;
-    rx_pool_init(&b->pool, alloc);
-    if (k->port_open(&b->port) != RX_STATUS_SUCCESS)
-        goto fail_port;
-    if (k->helper_open(b->port, IOCP__KEY_AFD, &b->helper) != RX_STATUS_SUCCESS)
-        goto fail_helper;
+    if (k->port_open(&b->port) != RX_STATUS_SUCCESS) {
+        rx_free(alloc, b, sizeof *b);
+        return REACTOR_ESYS;
+    }
+    rx_pool_init(&b->pool, alloc, k, b->port, IOCP__KEY_AFD);
+    int err = iocp__grow_batch(b, 0);
+    if (!err)
+        err = iocp__grow_numbers(b, 1);
+    if (!err)
+        err = iocp__probe(b);
+    if (err) {
+        rx_iocp_destroy_report(b, NULL);
+        return err;
+    }
     *out = b;
     return 0;
-fail_helper:
-    k->handle_close(b->port);
-fail_port:
-    rx_free(alloc, b, sizeof *b);
-    return REACTOR_ESYS;
 }
 
 int rx_iocp_init_kernel(void **be, rx_alloc *alloc, const rx_afd_kernel *k)
@@ -142,95 +404,13 @@ static int iocp__init(void **be, rx_alloc *alloc)
 #endif
 }
 
-/* Takes one packet off the books: the state is no longer pending. Returns it, or NULL for a
- * packet that names no pending state. */
-static rx_pinned *iocp__settle(iocp__state *b, const rx_afd_completion *e)
-{
-    rx_pinned *s = iocp__find(b, (rx_id)e->context);
-    if (!s || !(s->flags & RX_PIN_PENDING)) {
-        /* Nothing of ours is waiting for it: if the kernel wrote into a state we had freed,
-         * the poison check finds it. */
-        (void)rx_pool_check(&b->pool);
-        return NULL;
-    }
-    s->flags &= (uint8_t)~RX_PIN_PENDING;
-    b->pending--;
-    return s;
-}
-
-/* Waits up to ms for the packets of pending polls, freeing the states they settle. A wait that
- * times out has used up the deadline: nothing more is waited for. */
-static void iocp__drain(iocp__state *b, int ms)
-{
-    uint64_t deadline = rx_clock_ns() + (uint64_t)ms * 1000000u;
-    while (b->pending) {
-        uint64_t now = rx_clock_ns();
-        int wait = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
-        uint32_t n = 0;
-        int32_t st = b->k->dequeue(b->port, b->batch, IOCP__BATCH, &n, wait);
-        if (st != RX_STATUS_SUCCESS)
-            break;
-        for (uint32_t i = 0; i < n; i++) {
-            if (b->batch[i].key != IOCP__KEY_AFD)
-                continue;
-            rx_pinned *s = iocp__settle(b, &b->batch[i]);
-            if (s)
-                iocp__reap(b, s);
-        }
-    }
-}
-
-void rx_iocp_destroy_report(void *be, rx_iocp_final *out)
-{
-    iocp__state *b = be;
-    for (rx_pinned *s = b->arm, *next; s; s = next) {
-        next = s->arm_next;
-        s->flags &= (uint8_t)~RX_PIN_QUEUED;
-    }
-    b->arm = NULL;
-    for (uint32_t chn = 0; chn < b->by_num_cap; chn++)
-        for (rx_pinned *s = b->by_num[chn], *next; s; s = next) {
-            next = s->next;
-            iocp__release(b, s);
-        }
-    iocp__drain(b, IOCP__DRAIN_MS);
-    /* Closing the helper completes what a cancel did not (STATUS_HANDLES_CLOSED). */
-    b->k->handle_close(b->helper);
-    if (b->pending)
-        iocp__drain(b, IOCP__CLOSED_DRAIN_MS);
-    b->undrained = b->pending;
-    b->k->handle_close(b->port);
-    /* States still pending stay allocated with their blocks: the kernel may still write them. */
-    (void)rx_pool_check(&b->pool);
-    uint32_t kept = rx_pool_free(&b->pool);
-    if (out) {
-        out->undrained = b->undrained;
-        out->blocks_kept = kept;
-        out->poison_hits = b->pool.poison_hits;
-    }
-    rx_free(b->alloc, b->by_num, (size_t)b->by_num_cap * sizeof *b->by_num);
-    rx_free(b->alloc, b, sizeof *b);
-}
-
-static void iocp__destroy(void *be)
-{
-    rx_iocp_destroy_report(be, NULL);
-}
-
-static int iocp__grow_numbers(iocp__state *b, uint32_t need)
-{
-    uint32_t old = b->by_num_cap;
-    int err = rx_resize(b->alloc, (void **)&b->by_num, &b->by_num_cap, need, sizeof *b->by_num);
-    if (!err)
-        memset(b->by_num + old, 0, (size_t)(b->by_num_cap - old) * sizeof *b->by_num);
-    return err;
-}
-
 static int iocp__reserve(void *be, uint32_t capacity)
 {
     iocp__state *b = be;
     /* capacity follows the table's (doubling) capacity; a number never exceeds the peak. */
     int err = iocp__grow_numbers(b, capacity + 1);
+    if (!err)
+        err = iocp__grow_batch(b, capacity);
     if (!err)
         err = rx_pool_reserve(&b->pool);
     return err;
@@ -247,12 +427,19 @@ static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
         return err;
     if (chn >= b->by_num_cap && (err = iocp__grow_numbers(b, (uint32_t)chn + 1)))
         return err;
-    rx_pinned *st = rx_pool_get(&b->pool);
+    if ((err = rx_base_map_reserve(&b->bases, b->alloc, b->bases.count + 1)))
+        return err;
+    rx_pinned *top = iocp__find(b, rx_base_map_get(&b->bases, base));
+    if (top && !(top->flags & RX_PIN_ORPHAN))
+        return REACTOR_EEXIST;
+    int32_t status;
+    rx_pinned *st = rx_pool_get(&b->pool, &err, &status);
     if (!st)
-        return REACTOR_ENOMEM;
+        return err;
     st->id = id;
     st->base = base;
     st->events = (uint8_t)events;
+    (void)iocp__take_base(b, st);
     st->next = b->by_num[chn];
     b->by_num[chn] = st;
     iocp__mark(b, st);
@@ -263,11 +450,25 @@ static int iocp__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, u
 {
     iocp__state *b = be;
     (void)slot;
-    (void)s;
     rx_pinned *st = iocp__live(b, id);
+    if (st->flags & RX_PIN_DEAD) {
+        /* Revived after an error or a close: the handle value it had may be another socket's
+         * by now, so ask the socket again. */
+        uintptr_t base;
+        int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base);
+        if (!err)
+            err = rx_base_map_reserve(&b->bases, b->alloc, b->bases.count + 1);
+        if (err)
+            return err;
+        uintptr_t old = st->base;
+        st->base = base;
+        if ((err = iocp__take_base(b, st))) {
+            st->base = old;
+            return err;
+        }
+        st->flags &= (uint8_t)~RX_PIN_DEAD;
+    }
     st->events = (uint8_t)events;
-    /* Also revives a channel parked after an error, as the poll backend does. */
-    st->flags &= (uint8_t)~RX_PIN_DEAD;
     iocp__mark(b, st);
     return 0;
 }
@@ -278,32 +479,13 @@ static void iocp__remove(void *be, uint32_t slot, uint32_t last, rx_id id, react
     (void)slot;
     (void)last;
     (void)s;
-    iocp__release(b, iocp__live(b, id));
+    iocp__release(b, iocp__live(b, id), 1);
 }
 
-/* Issues the state's poll. 0, or -1 when the kernel refused it (no packet will come). */
-static int iocp__arm(iocp__state *b, rx_pinned *s, uint32_t want)
-{
-    s->info.timeout = INT64_MAX;
-    s->info.count = 1;
-    s->info.exclusive = 0;
-    s->info.handles[0].handle = s->base;
-    s->info.handles[0].events = want;
-    s->info.handles[0].status = 0;
-    s->armed = (uint16_t)want;
-    s->flags = (uint8_t)((s->flags & ~RX_PIN_CANCELLING) | RX_PIN_PENDING);
-    int32_t st = b->k->poll(b->helper, &s->iosb, &s->info, (uintptr_t)s->id);
-    if (!iocp__packet_follows(st)) {
-        s->flags &= (uint8_t)~RX_PIN_PENDING;
-        return -1;
-    }
-    b->pending++;
-    return 0;
-}
-
-/* Walks the arm list: arms channels with nothing pending, cancels polls whose interest changed
- * (re-armed when the cancellation's packet arrives), frees orphans that wait for nothing. A
- * refused poll is reported as ERROR once. */
+/* Walks the arm list: arms channels with nothing pending, cancels polls whose interest widened
+ * (re-armed when the cancellation's packet arrives; a narrower interest keeps its poll and masks
+ * its result), frees orphans that wait for nothing. A poll refused for want of resources stays
+ * queued for the next pass; any other refusal is reported as ERROR once and parks the channel. */
 static void iocp__arm_all(iocp__state *b, rx_sink *sink)
 {
     rx_pinned *s = b->arm;
@@ -313,14 +495,19 @@ static void iocp__arm_all(iocp__state *b, rx_sink *sink)
         s->flags &= (uint8_t)~RX_PIN_QUEUED;
         if (s->flags & RX_PIN_ORPHAN) {
             iocp__reap(b, s);
-        } else if (!(s->flags & RX_PIN_DEAD)) {
+        } else if (!(s->flags & (RX_PIN_DEAD | RX_PIN_BLOCKED))) {
             uint32_t want = rx_afd_mask(s->events);
             if (s->flags & RX_PIN_PENDING) {
-                if (s->armed != want)
+                if (want & ~(uint32_t)s->armed)
                     iocp__cancel(b, s);
-            } else if (iocp__arm(b, s, want)) {
-                s->flags |= RX_PIN_DEAD;
-                iocp__report(sink, s->id, REACTOR_ERROR);
+            } else {
+                int32_t st = iocp__issue(b, s, want, INT64_MAX, s->id);
+                if (st && iocp__transient(st)) {
+                    iocp__mark(b, s);
+                } else if (st) {
+                    iocp__park(b, s);
+                    iocp__report(sink, s->id, REACTOR_ERROR);
+                }
             }
         }
         s = next;
@@ -346,18 +533,22 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
     unsigned events = 0;
     if (status == RX_STATUS_SUCCESS) {
         /* Events are valid only on success: after a cancel the buffer still holds the mask we
-         * asked for. */
+         * asked for. AFD may set bits nobody asked for (trio #52), and the interest may have
+         * narrowed since the poll was armed: keep only what the channel wants now. */
         uint32_t afd = s->info.count ? s->info.handles[0].events : 0;
+        afd &= rx_afd_mask(s->events);
         events = rx_afd_events(afd);
         if (afd & RX_AFD_POLL_LOCAL_CLOSE) {
             /* The application closed the socket without removing it: ERROR once, then the
              * handle (which Windows may reuse) is not polled again. */
             events = REACTOR_ERROR;
-            s->flags |= RX_PIN_DEAD;
+            iocp__park(b, s);
         }
+    } else if (iocp__transient(status)) {
+        events = 0; /* polled again on the next pass */
     } else if (status != RX_STATUS_CANCELLED) {
         events = REACTOR_ERROR;
-        s->flags |= RX_PIN_DEAD;
+        iocp__park(b, s);
     }
     if (events)
         iocp__report(sink, s->id, events);
@@ -365,26 +556,52 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
         iocp__mark(b, s);
 }
 
-static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)
+/* Dequeues every packet already queued (waiting up to timeout_ms for the first), not just one
+ * batch: each ready channel is reported in the iteration its packet arrived in. 0 (nothing
+ * came), 1, or REACTOR_ESYS. */
+static int iocp__take(iocp__state *b, int timeout_ms, rx_sink *sink)
 {
-    iocp__state *b = be;
-    iocp__arm_all(b, sink);
-    if (sink->n)
-        timeout_ms = 0;
-    /* Take every packet already queued, not just one batch: each ready channel is reported in
-     * the iteration its packet arrived in. A full batch means more may be waiting. */
+    int got = 0;
     for (;;) {
         uint32_t n = 0;
-        int32_t st = b->k->dequeue(b->port, b->batch, IOCP__BATCH, &n, timeout_ms);
+        int32_t st = b->k->dequeue(b->port, b->batch, b->batch_cap, &n, timeout_ms);
         if (st == RX_STATUS_TIMEOUT)
-            return 0;
+            return got;
         if (st != RX_STATUS_SUCCESS)
             return REACTOR_ESYS;
         for (uint32_t i = 0; i < n; i++)
             iocp__complete(b, &b->batch[i], sink);
-        if (n < IOCP__BATCH)
-            return 0;
+        got = 1;
+        if (n < b->batch_cap)
+            return got;
         timeout_ms = 0;
+    }
+}
+
+static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)
+{
+    iocp__state *b = be;
+    uint64_t start = timeout_ms > 0 ? rx_clock_ns() : 0;
+    for (;;) {
+        iocp__arm_all(b, sink);
+        int wait = sink->n ? 0 : timeout_ms;
+        if (b->arm && (wait < 0 || wait > IOCP__RETRY_MS))
+            wait = IOCP__RETRY_MS; /* polls refused for want of resources: retry soon */
+        int got = iocp__take(b, wait, sink);
+        if (got <= 0)
+            return got;
+        /* Only cancellations (and stale packets) came, and their channels are queued to be
+         * armed again: arm them now and wait the rest of the time, instead of an empty
+         * iteration. */
+        if (sink->n || sink->woken || timeout_ms == 0 || !b->arm)
+            return 0;
+        if (timeout_ms > 0) {
+            uint64_t spent = (rx_clock_ns() - start) / 1000000u;
+            if (spent >= (uint64_t)timeout_ms)
+                return 0;
+            timeout_ms -= (int)spent;
+            start = rx_clock_ns();
+        }
     }
 }
 
@@ -400,6 +617,7 @@ static void iocp__stats(const void *be, reactor_stats_t *out)
     out->pending_polls += b->pending;
     out->pinned_blocks += b->pool.blocks;
     out->undrained_polls += b->undrained;
+    out->helper_handles += b->pool.helpers;
 }
 
 uint64_t rx_iocp_poison_hits(void *be)

@@ -25,12 +25,13 @@
 #define RX_PIN_ORPHAN 0x04u     /* its channel is gone: free when nothing refers to it */
 #define RX_PIN_QUEUED 0x08u     /* on the backend's arm list */
 #define RX_PIN_DEAD 0x10u       /* closed or failed under us: not polled until modified */
+#define RX_PIN_BLOCKED 0x20u    /* waits for the packet of an earlier poll on its socket */
 
 /* One channel's kernel-facing memory and the little the backend keeps per channel. Owned by
  * the pool; the backend gets it at add and puts it back once nothing is pending for it. */
 typedef struct rx_pinned {
     struct rx_pinned *next; /* the backend's per-number list in use; the free list when free */
-    uint32_t index; /* its place in its block */
+    uint32_t index;         /* its place in its block */
     uint8_t flags;
     uint8_t events; /* requested REACTOR_* events */
     uint16_t armed; /* AFD events of the pending poll */
@@ -38,30 +39,52 @@ typedef struct rx_pinned {
     rx_iosb iosb;
     rx_afd_poll_info info;
     rx_id id;                   /* the ApcContext of its polls */
+    rx_id pred;                 /* with BLOCKED: the earlier state whose packet it waits for */
     uintptr_t base;             /* the socket's base handle */
     struct rx_pinned *arm_next; /* the backend's arm list */
 } rx_pinned;
 
-/* Owns its blocks; rx_pool_free releases every block with no state in use. */
+#define RX_PIN_RECENT 16u
+
+/* Owns its blocks and their helper handles; rx_pool_free releases every block with no state
+ * in use, and closes its helper. A block is a poll group: its states' polls go to its helper,
+ * opened when the block first hands out a state. */
 typedef struct rx_pin_pool {
     rx_alloc *alloc;
-    struct rx_pin_block *avail; /* blocks with a free state, partly used ones first */
-    uint32_t blocks;            /* blocks allocated now */
-    uint32_t empty;             /* blocks with no state in use (0 or 1 between calls) */
+    const rx_afd_kernel *k;
+    uintptr_t port, key;               /* where helpers post their packets */
+    struct rx_pin_block *avail, *tail; /* blocks with a free state, partly used ones first */
+    struct rx_pin_block *all;          /* every block */
+    uint32_t blocks;                   /* blocks allocated now */
+    uint32_t empty;                    /* blocks with no state in use (0 or 1 between calls) */
+    uint32_t helpers;                  /* helper handles open now */
     uint64_t in_use;
     uint64_t blocks_total; /* blocks ever allocated */
     uint64_t poison_hits;  /* free states found written to */
+    rx_pinned *recent[RX_PIN_RECENT]; /* the states freed last, still free (checked cheaply) */
+    uint32_t recent_at;
 } rx_pin_pool;
 
-void rx_pool_init(rx_pin_pool *p, rx_alloc *alloc);
-/* Makes sure a free state exists, so the next rx_pool_get cannot fail. 0 or REACTOR_ENOMEM. */
+void rx_pool_init(rx_pin_pool *p, rx_alloc *alloc, const rx_afd_kernel *k, uintptr_t port,
+                  uintptr_t key);
+/* Makes sure a free state exists, so the next rx_pool_get cannot fail for memory. 0 or
+ * REACTOR_ENOMEM. */
 int rx_pool_reserve(rx_pin_pool *p);
-/* A zeroed state, or NULL when out of memory. */
-rx_pinned *rx_pool_get(rx_pin_pool *p);
+/* A zeroed state, or NULL with *err set: REACTOR_ENOMEM, or REACTOR_ESYS when its group's
+ * helper handle would not open (the status in *status). */
+rx_pinned *rx_pool_get(rx_pin_pool *p, int *err, int32_t *status);
 /* Returns s; it must not be pending. */
 void rx_pool_put(rx_pin_pool *p, rx_pinned *s);
-/* Checks every free state's poison; the number found written to is added to poison_hits and
- * returned. */
+/* The helper handle of s's group. */
+uintptr_t rx_pool_helper(const rx_pinned *s);
+/* Cancels every poll of every group: one cancel-all per helper handle. */
+void rx_pool_cancel_all(rx_pin_pool *p);
+/* Closes every helper handle (the kernel completes what is still pending on them). */
+void rx_pool_close_helpers(rx_pin_pool *p);
+/* Checks the poison of the states freed last; the number found written to is added to
+ * poison_hits and returned. O(RX_PIN_RECENT). */
+uint64_t rx_pool_check_recent(rx_pin_pool *p);
+/* Checks every free state's poison, as rx_pool_check_recent. */
 uint64_t rx_pool_check(rx_pin_pool *p);
 /* Frees every block whose states are all free; returns the number of blocks kept because a
  * state in them is still in use (the kernel may still write them). */
