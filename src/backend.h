@@ -41,7 +41,9 @@ static inline void rx_sink_push(rx_sink *sink, rx_id id, unsigned events)
 
 typedef struct rx_backend_ops {
     const char *name;
-    /* Creates the backend's state in *be (allocated through alloc). 0, ENOMEM or ESYS. */
+    /* Creates the backend's state in *be (allocated through alloc). 0, ENOMEM or ESYS, or
+     * ENOTSUP when the OS refuses the mechanism (AFD under old Wine or a sandbox), having
+     * freed everything: the caller may then try another backend. */
     int (*init)(void **be, rx_alloc *alloc);
     /* Frees everything; may wait (bounded) for the kernel to let go of memory it holds. */
     void (*destroy)(void *be);
@@ -70,9 +72,7 @@ typedef struct rx_backend_ops {
     int (*reset)(void *be);
 } rx_backend_ops;
 
-#if defined(RX_HAVE_POLL) || !defined(_WIN32)
-extern const rx_backend_ops rx_poll_ops;
-#endif
+extern const rx_backend_ops rx_poll_ops; /* poll() on POSIX, WSAPoll on Windows */
 #if defined(__linux__)
 extern const rx_backend_ops rx_epoll_ops;
 #endif
@@ -82,5 +82,9 @@ extern const rx_backend_ops rx_afd_ops;
 
 /* Creates a loop on a given backend: reactor_create() and the tests' simulated backends. */
 int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_backend_ops *ops);
+/* The same on `first`, and on `second` only when first's init says REACTOR_ENOTSUP (second may be
+ * NULL). Any other error of first is returned as it is. */
+int rx_create_fallback(reactor_t **out, const reactor_options_t *opts, const rx_backend_ops *first,
+                       const rx_backend_ops *second);
 
 #endif

@@ -32,8 +32,6 @@ struct reactor {
 
 static const rx_backend_ops *loop__backend(int backend)
 {
-    if (backend == REACTOR_BACKEND_DEFAULT)
-        backend = RX_DEFAULT_BACKEND;
     switch (backend) {
 #if defined(RX_HAVE_POLL)
     case REACTOR_BACKEND_POLL:
@@ -59,10 +57,29 @@ int reactor_create(reactor_t **out, const reactor_options_t *opts)
     int backend = opts ? opts->backend : REACTOR_BACKEND_DEFAULT;
     if (backend < REACTOR_BACKEND_DEFAULT || backend > REACTOR_BACKEND_AFD)
         return REACTOR_EINVAL;
+    if (backend == REACTOR_BACKEND_DEFAULT) {
+#if defined(RX_FALLBACK_BACKEND)
+        return rx_create_fallback(out, opts, loop__backend(RX_DEFAULT_BACKEND),
+                                  loop__backend(RX_FALLBACK_BACKEND));
+#else
+        backend = RX_DEFAULT_BACKEND;
+#endif
+    }
     const rx_backend_ops *ops = loop__backend(backend);
     if (!ops)
         return REACTOR_ENOTSUP;
     return rx_create_with(out, opts, ops);
+}
+
+int rx_create_fallback(reactor_t **out, const reactor_options_t *opts, const rx_backend_ops *first,
+                       const rx_backend_ops *second)
+{
+    /* A refused first backend has freed all it took (rx_create_with frees the loop), so the
+     * second try starts from a clean allocator. */
+    int err = rx_create_with(out, opts, first);
+    if (err == REACTOR_ENOTSUP && second)
+        err = rx_create_with(out, opts, second);
+    return err;
 }
 
 int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_backend_ops *ops)

@@ -1,5 +1,6 @@
-/* platform.h - the one core header that knows the OS: which backends are built, and the
- * monotonic clock. Backend files hold the rest of the platform code. */
+/* platform.h - the one core header that knows the OS: which backends are built, which one
+ * DEFAULT picks (and falls back to), and the monotonic clock. Backend files hold the rest of the
+ * platform code. */
 #ifndef RX_PLATFORM_H
 #define RX_PLATFORM_H
 
@@ -7,7 +8,10 @@
 
 #if defined(_WIN32)
 #define RX_HAVE_AFD 1
+#define RX_HAVE_POLL 1 /* WSAPoll */
 #define RX_DEFAULT_BACKEND REACTOR_BACKEND_AFD
+/* DEFAULT falls back to it where AFD is refused (old Wine, some sandboxes). */
+#define RX_FALLBACK_BACKEND REACTOR_BACKEND_POLL
 #include <windows.h>
 #else
 #define RX_HAVE_POLL 1

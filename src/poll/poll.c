@@ -1,20 +1,20 @@
-/* poll.c - the poll() backend. pfd[0] is the wake-up descriptor; pfd[slot + 1] is the channel
- * at dense slot `slot`, kept in step with the core's records (same swap-remove), so an
- * iteration hands the kernel the array as it stands: no rebuild, no allocation. */
+/* poll.c - the poll backend: poll() on POSIX, WSAPoll on Windows (the differences are in
+ * poll_os.h). pfd[0] is the wake-up socket; pfd[slot + 1] is the channel at dense slot `slot`,
+ * kept in step with the core's records (same swap-remove), so an iteration hands the kernel the
+ * array as it stands: no rebuild, no allocation. */
 #define _GNU_SOURCE
 #include "backend.h"
+#include "poll_os.h"
 #include "wakeup.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 
+/* Owns pfd and ids (through alloc) and the wake-up pair; poll__destroy frees them. */
 typedef struct poll__state {
     rx_alloc *alloc;
     rx_wakeup wake;
-    struct pollfd *pfd; /* [0] wake-up, [1..count] channels */
-    rx_id *ids;         /* ids[slot] */
+    rx_pollfd *pfd; /* [0] wake-up, [1..count] channels */
+    rx_id *ids;     /* ids[slot] */
     uint32_t count;
     uint32_t pfd_cap, ids_cap;
 } poll__state;
@@ -33,15 +33,21 @@ static short poll__mask(unsigned events)
     return m;
 }
 
-static unsigned poll__events(short revents)
+/* requested: the entry's events, which say whether READABLE is asked for. */
+static unsigned poll__events(short revents, short requested)
 {
     unsigned ev = 0;
     if (revents & POLLIN)
         ev |= REACTOR_READABLE;
     if (revents & POLLOUT)
         ev |= REACTOR_WRITABLE;
-    if (revents & POLLHUP)
-        ev |= REACTOR_HANGUP;
+    if (revents & POLLHUP) {
+        if (!RX_POLL_OS_HUP_ON_HALF_CLOSE || (revents & POLLERR))
+            ev |= REACTOR_HANGUP;
+        else if (requested & POLLIN)
+            ev |= REACTOR_HANGUP | REACTOR_READABLE; /* the FIN: end of stream reads as 0 */
+        /* else a half-close nobody asked about, as POLLRDHUP is left out on POSIX. */
+    }
 #ifdef POLLRDHUP
     if (revents & POLLRDHUP)
         ev |= REACTOR_HANGUP;
@@ -66,9 +72,7 @@ static int poll__init(void **out, rx_alloc *alloc)
         rx_free(alloc, p, sizeof *p);
         return err;
     }
-    p->pfd[0].fd = p->wake.rfd;
-    p->pfd[0].events = POLLIN;
-    p->pfd[0].revents = 0;
+    rx_poll_os_set(&p->pfd[0], p->wake.rfd, POLLIN);
     *out = p;
     return 0;
 }
@@ -94,11 +98,9 @@ static int poll__reserve(void *be, uint32_t capacity)
 static int poll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
     poll__state *p = be;
-    if (fcntl(s, F_GETFD) == -1)
+    if (!rx_poll_os_is_socket(s))
         return REACTOR_EBADF;
-    p->pfd[slot + 1].fd = s;
-    p->pfd[slot + 1].events = poll__mask(events);
-    p->pfd[slot + 1].revents = 0;
+    rx_poll_os_set(&p->pfd[slot + 1], s, poll__mask(events));
     p->ids[slot] = id;
     p->count = slot + 1;
     return 0;
@@ -108,9 +110,8 @@ static int poll__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, u
 {
     poll__state *p = be;
     (void)id;
-    /* Also re-arms a descriptor that poll__poll parked after POLLNVAL. */
-    p->pfd[slot + 1].fd = s;
-    p->pfd[slot + 1].events = poll__mask(events);
+    /* Also re-arms an entry that poll__poll parked. */
+    rx_poll_os_set(&p->pfd[slot + 1], s, poll__mask(events));
     return 0;
 }
 
@@ -127,9 +128,11 @@ static void poll__remove(void *be, uint32_t slot, uint32_t last, rx_id id, react
 static int poll__poll(void *be, int timeout_ms, rx_sink *sink)
 {
     poll__state *p = be;
-    int n = poll(p->pfd, (nfds_t)p->count + 1, timeout_ms);
+    int interrupted;
+    int n = rx_poll_os_wait(p->pfd, p->count + 1, timeout_ms, &interrupted);
     if (n < 0)
-        return errno == EINTR ? 0 : REACTOR_ESYS;
+        return interrupted ? 0 : REACTOR_ESYS;
+    /* n: how many entries may have revents; the wake-up entry is one of them. */
     if (n > 0 && p->pfd[0].revents) {
         rx_wakeup_drain(&p->wake);
         sink->woken = 1;
@@ -140,12 +143,17 @@ static int poll__poll(void *be, int timeout_ms, rx_sink *sink)
         if (!re)
             continue;
         n--;
-        if (re & POLLNVAL) {
-            /* Closed without reactor_remove: report ERROR once, then stop polling it, or
-             * every wait would return at once. */
-            p->pfd[i].fd = -1;
-        }
-        rx_sink_push(sink, p->ids[i - 1], poll__events(re));
+        if (rx_poll_os_parked(&p->pfd[i], &p->wake))
+            continue;
+        unsigned ev = poll__events(re, p->pfd[i].events);
+        /* POLLNVAL: closed without reactor_remove, reported as ERROR once. Nothing to report
+         * (WSAPoll's POLLHUP for a half-close on a channel not reading): the same condition
+         * comes back at once. Either way, park the entry until reactor_modify, or every wait
+         * would return at once. */
+        if ((re & POLLNVAL) || !ev)
+            rx_poll_os_park(&p->pfd[i], &p->wake);
+        if (ev)
+            rx_sink_push(sink, p->ids[i - 1], ev);
     }
     return 0;
 }
