@@ -212,6 +212,19 @@ unsigned rx_afd_events(uint32_t afd)
     return ev;
 }
 
+int rx_afd_transient(int32_t status)
+{
+    switch (status) {
+    case RX_STATUS_NO_MEMORY:
+    case RX_STATUS_INSUFFICIENT_RESOURCES:
+    case RX_STATUS_QUOTA_EXCEEDED:
+    case RX_STATUS_COMMITMENT_LIMIT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out)
 {
     static const uint32_t below[] = {RX_SIO_BSP_HANDLE_SELECT, RX_SIO_BSP_HANDLE_POLL,

@@ -106,6 +106,10 @@ extern const rx_afd_kernel rx_afd_nt;
 uint32_t rx_afd_mask(unsigned events);
 unsigned rx_afd_events(uint32_t afd);
 
+/* Whether a poll that failed with status may succeed later: the system is short of memory or
+ * quota for now, the socket is not unusable. Such polls are tried again (as mio does). */
+int rx_afd_transient(int32_t status);
+
 /* The socket's base (AFD) handle: SIO_BASE_HANDLE, else the handles layered providers hand
  * out for select and poll. 0 or REACTOR_EBADF. */
 int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out);

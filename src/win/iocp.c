@@ -20,7 +20,7 @@
 #define IOCP__KEY_AFD 1u
 #define IOCP__KEY_WAKE 2u
 #define IOCP__BATCH_MIN 16u
-#define IOCP__BATCH_MAX 1024u
+#define IOCP__BATCH_MAX 128u
 #define IOCP__DRAIN_MS 2000
 #define IOCP__CLOSED_DRAIN_MS 500
 #define IOCP__RETRY_MS 10
@@ -49,21 +49,6 @@ typedef struct iocp__state {
 static int iocp__packet_follows(int32_t status)
 {
     return ((uint32_t)status >> 30) != 3u;
-}
-
-/* Statuses that say the system is short of something for now, not that the socket is
- * unusable: the poll is tried again on the next iteration (as mio does). */
-static int iocp__transient(int32_t status)
-{
-    switch (status) {
-    case RX_STATUS_NO_MEMORY:
-    case RX_STATUS_INSUFFICIENT_RESOURCES:
-    case RX_STATUS_QUOTA_EXCEEDED:
-    case RX_STATUS_COMMITMENT_LIMIT:
-        return 1;
-    default:
-        return 0;
-    }
 }
 
 static rx_pinned *iocp__find(const iocp__state *b, rx_id id)
@@ -502,7 +487,7 @@ static void iocp__arm_all(iocp__state *b, rx_sink *sink)
                     iocp__cancel(b, s);
             } else {
                 int32_t st = iocp__issue(b, s, want, INT64_MAX, s->id);
-                if (st && iocp__transient(st)) {
+                if (st && rx_afd_transient(st)) {
                     iocp__mark(b, s);
                 } else if (st) {
                     iocp__park(b, s);
@@ -544,7 +529,7 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
             events = REACTOR_ERROR;
             iocp__park(b, s);
         }
-    } else if (iocp__transient(status)) {
+    } else if (rx_afd_transient(status)) {
         events = 0; /* polled again on the next pass */
     } else if (status != RX_STATUS_CANCELLED) {
         events = REACTOR_ERROR;

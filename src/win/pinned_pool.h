@@ -59,8 +59,8 @@ typedef struct rx_pin_pool {
     uint32_t empty;                    /* blocks with no state in use (0 or 1 between calls) */
     uint32_t helpers;                  /* helper handles open now */
     uint64_t in_use;
-    uint64_t blocks_total; /* blocks ever allocated */
-    uint64_t poison_hits;  /* free states found written to */
+    uint64_t blocks_total;            /* blocks ever allocated */
+    uint64_t poison_hits;             /* free states found written to */
     rx_pinned *recent[RX_PIN_RECENT]; /* the states freed last, still free (checked cheaply) */
     uint32_t recent_at;
 } rx_pin_pool;

@@ -271,8 +271,10 @@ static void idle_channel_memory_stays_small(void **state)
     print_message("[ INFO     ] %s: %.1f bytes per idle channel at %d channels\n",
                   sup_backend_arg(), per, N);
     /* The issue's aim is under 64 bytes on poll; this bound only catches a regression by a
-     * factor (a per-channel heap block, a stray big struct). */
-    assert_true(per < 160.0);
+     * factor (a per-channel heap block, a stray big struct). afd is the largest, about 180:
+     * a 104-byte pinned state (with its share of the spare block), the base-handle map (16
+     * bytes a slot, at most half full), the by-number list and the dequeue batch. */
+    assert_true(per < 200.0);
 }
 
 int main(int argc, char **argv)

@@ -175,6 +175,7 @@ static int shim__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
         else {
             w->live[w->nlive].id = id;
             w->live[w->nlive].sock = (uintptr_t)s;
+            w->live[w->nlive].interest = events;
             w->nlive++;
         }
         w->last_add = id;
@@ -184,7 +185,12 @@ static int shim__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
 
 static int shim__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
-    return rx_afd_ops.modify(be, slot, id, s, events);
+    world *w = w__cur;
+    int err = rx_afd_ops.modify(be, slot, id, s, events);
+    int i = w__live_index(w, id);
+    if (!err && i >= 0)
+        w->live[i].interest = events;
+    return err;
 }
 
 static void shim__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s)
@@ -198,12 +204,17 @@ static void shim__remove(void *be, uint32_t slot, uint32_t last, rx_id id, react
     rx_afd_ops.remove(be, slot, last, id, s);
 }
 
-/* What the backend must report for one packet of a live channel (0: nothing). */
-static unsigned shim__expected(const sim_seen *e)
+/* What the backend must report for one packet of a live channel with that interest (0:
+ * nothing): only what the channel wants now, whatever the kernel wrote. */
+static unsigned shim__expected(const sim_seen *e, unsigned interest)
 {
-    if (e->status == RX_STATUS_SUCCESS)
-        return (e->events & RX_AFD_POLL_LOCAL_CLOSE) ? REACTOR_ERROR : rx_afd_events(e->events);
-    return e->status == RX_STATUS_CANCELLED ? 0u : REACTOR_ERROR;
+    if (e->status == RX_STATUS_SUCCESS) {
+        uint32_t afd = e->events & rx_afd_mask(interest);
+        return (afd & RX_AFD_POLL_LOCAL_CLOSE) ? REACTOR_ERROR : rx_afd_events(afd);
+    }
+    if (e->status == RX_STATUS_CANCELLED || rx_afd_transient(e->status))
+        return 0;
+    return REACTOR_ERROR;
 }
 
 static int shim__poll(void *be, int timeout_ms, rx_sink *sink)
@@ -213,18 +224,23 @@ static int shim__poll(void *be, int timeout_ms, rx_sink *sink)
     uint32_t n0 = sink->n;
     uint64_t stale0 = sink->stale;
     sim_log_reset(k);
+    /* A refusal for want of resources (OP_ARMFAIL) is consumed by the first arm of the pass,
+     * which it refuses: that one is tried again, not reported. */
+    int transient = rx_afd_transient(k->arm_fail_status);
     int err = rx_afd_ops.poll(be, timeout_ms, sink);
+    transient = transient && !k->arm_fail_status && k->nrefused > 0;
     uint64_t stale = 0;
     /* Every packet of a live channel that means something is reported, once, as it means. */
     for (size_t i = 0; i < k->nlog; i++) {
         const sim_seen *e = &k->log[i];
         if (e->key != k->helper_key)
             continue;
-        if (w__live_index(w, (rx_id)e->context) < 0) {
+        int li = w__live_index(w, (rx_id)e->context);
+        if (li < 0) {
             stale++;
             continue;
         }
-        unsigned want = shim__expected(e);
+        unsigned want = shim__expected(e, w->live[li].interest);
         int found = 0;
         for (uint32_t j = n0; j < sink->n; j++)
             if (rx_event_id(sink->ev[j]) == (rx_id)e->context) {
@@ -247,7 +263,7 @@ static int shim__poll(void *be, int timeout_ms, rx_sink *sink)
         int backed = 0;
         for (size_t i = 0; i < k->nlog; i++)
             backed += k->log[i].key == k->helper_key && (rx_id)k->log[i].context == id;
-        for (size_t i = 0; i < k->nrefused; i++)
+        for (size_t i = transient ? 1 : 0; i < k->nrefused; i++)
             if ((rx_id)k->refused[i] == id) {
                 backed++;
                 if (rx_event_events(sink->ev[j]) != REACTOR_ERROR)
@@ -326,7 +342,7 @@ static const char *const w__names[OP__COUNT] = {"add",      "remove",      "run"
                                                 "complete", "cancel_done", "grow", "destroy",
                                                 "close",    "reopen",      "fail", "immediate",
                                                 "armfail",  "modify",      "wake", "stick",
-                                                "settle"};
+                                                "settle",   "armbad"};
 
 const char *world_op_name(w_kind kind)
 {
@@ -398,6 +414,7 @@ int world_enabled(world *w, w_op op)
     case OP_REOPEN:
         return !s->open;
     case OP_ARMFAIL:
+    case OP_ARMBAD:
         return !w->k.arm_fail_status;
     case OP_STICK:
         return !w->k.stick_next;
@@ -500,13 +517,31 @@ int world_step(world *w, w_op op)
     case OP_ARMFAIL:
         k->arm_fail_status = SIM_STATUS_NO_RESOURCES;
         break;
-    case OP_MODIFY:
-        c->interest = c->interest == REACTOR_READABLE ? REACTOR_READABLE | REACTOR_WRITABLE
-                                                      : REACTOR_READABLE;
-        if (reactor_modify(w->r, c->chn, c->interest))
-            w__fail(w, "modify of socket %d failed", i);
+    case OP_ARMBAD:
+        k->arm_fail_status = RX_STATUS_INVALID_HANDLE;
+        break;
+    case OP_MODIFY: {
+        unsigned want = c->interest == REACTOR_READABLE ? REACTOR_READABLE | REACTOR_WRITABLE
+                                                        : REACTOR_READABLE;
+        sim_socket *so = sim_socket_find(k, w->sock[i]);
+        int err = reactor_modify(w->r, c->chn, want);
+        if (c->dead && !so->open) {
+            /* Parked, and its socket is gone: the channel cannot be revived. */
+            if (err != REACTOR_EBADF)
+                w__fail(w, "modify of socket %d, parked and closed: %s, not EBADF", i,
+                        err ? reactor_strerror(err) : "success");
+            break;
+        }
+        if (err) {
+            w__fail(w, "modify of socket %d failed: %s", i, reactor_strerror(err));
+            break;
+        }
+        c->interest = want;
+        if (c->dead)
+            c->base = so->base; /* revived: polled on the socket's handle of now */
         c->dead = 0;
         break;
+    }
     case OP_WAKE:
         if (reactor_wakeup(w->r))
             w__fail(w, "wakeup failed");
@@ -541,10 +576,19 @@ static void w__check_channel(world *w, const char *who, rx_id id, int dead, uint
         if (base && p->base != base)
             w__fail(w, "%s: polled on base %llx, added with %llx", who, (unsigned long long)p->base,
                     (unsigned long long)base);
-        if (!p->stuck && p->requested != rx_afd_mask(interest)) /* stuck: its cancel too */
+        /* Narrowing keeps the pending poll (its results are masked); stuck: its cancel too. */
+        if (!p->stuck && (rx_afd_mask(interest) & ~p->requested))
             w__fail(w, "%s: polls for AFD %x, interest %x means %x", who, p->requested, interest,
                     rx_afd_mask(interest));
     }
+    /* Behind a removed channel's poll that the kernel never gives back, a channel on the same
+     * socket waits (two polls on one socket would complete each other). */
+    int behind_stuck = 0;
+    for (size_t j = 0; j < k->npolls; j++)
+        behind_stuck |= k->polls[j].stuck && k->polls[j].base == base &&
+                        (rx_id)k->polls[j].context != id;
+    if (!n && behind_stuck && !dead)
+        return;
     if (n != (dead ? 0u : 1u))
         w__fail(w, "%s: %zu polls in the kernel, %s", who, n,
                 dead ? "after ERROR none" : "events would be lost");

@@ -39,11 +39,13 @@ typedef enum w_kind {
     OP_REOPEN,      /* a new socket gets socket i's closed value (another base handle) */
     OP_FAIL,        /* the kernel completes the j-th pending poll with a failed-I/O status */
     OP_IMMEDIATE,   /* toggles: arms whose condition holds succeed at once (packet follows) */
-    OP_ARMFAIL,     /* the next arm fails at once (STATUS_INSUFFICIENT_RESOURCES, no packet) */
+    OP_ARMFAIL,     /* the next arm fails at once (STATUS_INSUFFICIENT_RESOURCES, no packet):
+                       transient, so it is tried again */
     OP_MODIFY,      /* socket i's interest toggles READABLE <-> READABLE|WRITABLE */
     OP_WAKE,        /* reactor_wakeup: a packet with the wake key and a NULL context */
     OP_STICK,       /* the next arm is one the kernel never completes, even on cancel/close */
     OP_SETTLE,      /* the kernel completes everything it can until the loop is quiet */
+    OP_ARMBAD,      /* the next arm fails at once with a status that means the handle is bad */
     OP__COUNT
 } w_kind;
 
@@ -79,6 +81,7 @@ typedef struct world {
     struct {
         rx_id id;
         uintptr_t sock;
+        unsigned interest;
     } live[W_SOCKS + W_FILL];
     int nlive;
     rx_id last_add;

@@ -36,10 +36,10 @@ static const w_op core_ops[] = {
 
 /* One socket, and what the kernel and the application can do wrong to it. */
 static const w_op fault_ops[] = {
-    {OP_ADD, 0},      {OP_REMOVE, 0},   {OP_RUN, 0},         {OP_READY, 0},
-    {OP_COMPLETE, 0}, {OP_COMPLETE, 1}, {OP_CANCEL_DONE, 0}, {OP_FAIL, 0},
-    {OP_CLOSE, 0},    {OP_REOPEN, 0},   {OP_IMMEDIATE, 0},   {OP_ARMFAIL, 0},
-    {OP_MODIFY, 0},   {OP_WAKE, 0},     {OP_STICK, 0},       {OP_DESTROY, 0},
+    {OP_ADD, 0},       {OP_REMOVE, 0},      {OP_RUN, 0},    {OP_READY, 0},  {OP_COMPLETE, 0},
+    {OP_COMPLETE, 1},  {OP_CANCEL_DONE, 0}, {OP_FAIL, 0},   {OP_CLOSE, 0},  {OP_REOPEN, 0},
+    {OP_IMMEDIATE, 0}, {OP_ARMFAIL, 0},     {OP_ARMBAD, 0}, {OP_MODIFY, 0}, {OP_WAKE, 0},
+    {OP_STICK, 0},     {OP_DESTROY, 0},
 };
 
 /* Everything, for the random walks. */
@@ -49,8 +49,8 @@ static const w_op all_ops[] = {
     {OP_READY, 2},       {OP_COMPLETE, 0}, {OP_COMPLETE, 1}, {OP_COMPLETE, 2},  {OP_CANCEL_DONE, 0},
     {OP_CANCEL_DONE, 1}, {OP_FAIL, 0},     {OP_FAIL, 1},     {OP_GROW, 0},      {OP_CLOSE, 0},
     {OP_CLOSE, 1},       {OP_REOPEN, 0},   {OP_REOPEN, 1},   {OP_IMMEDIATE, 0}, {OP_ARMFAIL, 0},
-    {OP_MODIFY, 0},      {OP_MODIFY, 2},   {OP_WAKE, 0},     {OP_STICK, 0},     {OP_SETTLE, 0},
-    {OP_DESTROY, 0},
+    {OP_ARMBAD, 0},      {OP_MODIFY, 0},   {OP_MODIFY, 2},   {OP_WAKE, 0},      {OP_STICK, 0},
+    {OP_SETTLE, 0},      {OP_DESTROY, 0},
 };
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
