@@ -470,16 +470,24 @@ static void iocp__remove(void *be, uint32_t slot, uint32_t last, rx_id id, react
 /* Walks the arm list: arms channels with nothing pending, cancels polls whose interest widened
  * (re-armed when the cancellation's packet arrives; a narrower interest keeps its poll and masks
  * its result), frees orphans that wait for nothing. A poll refused for want of resources stays
- * queued for the next pass; any other refusal is reported as ERROR once and parks the channel. */
-static void iocp__arm_all(iocp__state *b, rx_sink *sink)
+ * queued for the next pass; any other refusal is reported as ERROR once and parks the channel.
+ * The pass after the packets (late) leaves the channels just reported queued: their callbacks
+ * have not run, and a poll armed now would find the data they are about to read. It reports
+ * nothing either (a channel is reported at most once per call): a refusal waits for the next
+ * pass. */
+static void iocp__arm_all(iocp__state *b, rx_sink *sink, int late)
 {
     rx_pinned *s = b->arm;
     b->arm = NULL;
     while (s) {
         rx_pinned *next = s->arm_next;
         s->flags &= (uint8_t)~RX_PIN_QUEUED;
+        if (!late)
+            s->flags &= (uint8_t)~RX_PIN_REPORTED;
         if (s->flags & RX_PIN_ORPHAN) {
             iocp__reap(b, s);
+        } else if (s->flags & RX_PIN_REPORTED) {
+            iocp__mark(b, s);
         } else if (!(s->flags & (RX_PIN_DEAD | RX_PIN_BLOCKED))) {
             uint32_t want = rx_afd_mask(s->events);
             if (s->flags & RX_PIN_PENDING) {
@@ -487,7 +495,7 @@ static void iocp__arm_all(iocp__state *b, rx_sink *sink)
                     iocp__cancel(b, s);
             } else {
                 int32_t st = iocp__issue(b, s, want, INT64_MAX, s->id);
-                if (st && rx_afd_transient(st)) {
+                if (st && (late || rx_afd_transient(st))) {
                     iocp__mark(b, s);
                 } else if (st) {
                     iocp__park(b, s);
@@ -535,8 +543,10 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
         events = REACTOR_ERROR;
         iocp__park(b, s);
     }
-    if (events)
+    if (events) {
         iocp__report(sink, s->id, events);
+        s->flags |= RX_PIN_REPORTED;
+    }
     if (!(s->flags & RX_PIN_DEAD))
         iocp__mark(b, s);
 }
@@ -567,19 +577,21 @@ static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)
 {
     iocp__state *b = be;
     uint64_t start = timeout_ms > 0 ? rx_clock_ns() : 0;
+    iocp__arm_all(b, sink, 0);
     for (;;) {
-        iocp__arm_all(b, sink);
         int wait = sink->n ? 0 : timeout_ms;
         if (b->arm && (wait < 0 || wait > IOCP__RETRY_MS))
             wait = IOCP__RETRY_MS; /* polls refused for want of resources: retry soon */
         int got = iocp__take(b, wait, sink);
         if (got <= 0)
             return got;
-        /* Only cancellations (and stale packets) came, and their channels are queued to be
-         * armed again: arm them now and wait the rest of the time, instead of an empty
-         * iteration. */
-        if (sink->n || sink->woken || timeout_ms == 0 || !b->arm)
+        /* Polls that ended with nothing for the application (a cancellation for a wider
+         * interest, a result masked away, a socket let go by a removed channel's packet) are
+         * armed again now, within this call. */
+        iocp__arm_all(b, sink, 1);
+        if (sink->n || sink->woken || timeout_ms == 0)
             return 0;
+        /* Nothing to report yet: wait the rest of the time instead of an empty iteration. */
         if (timeout_ms > 0) {
             uint64_t spent = (rx_clock_ns() - start) / 1000000u;
             if (spent >= (uint64_t)timeout_ms)

@@ -26,6 +26,7 @@
 #define RX_PIN_QUEUED 0x08u     /* on the backend's arm list */
 #define RX_PIN_DEAD 0x10u       /* closed or failed under us: not polled until modified */
 #define RX_PIN_BLOCKED 0x20u    /* waits for the packet of an earlier poll on its socket */
+#define RX_PIN_REPORTED 0x40u   /* reported in this poll call: armed again after its callback */
 
 /* One channel's kernel-facing memory and the little the backend keeps per channel. Owned by
  * the pool; the backend gets it at add and puts it back once nothing is pending for it. */

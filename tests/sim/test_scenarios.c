@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "sim_script.h"
 #include "sim_world.h"
 #include "win/pinned_pool.h"
 
@@ -40,165 +41,115 @@
 #define SC__VALGRIND() 0
 #endif
 
-/* A scenario drives a world; `checks` is 0 when an allocation was made to fail, and then only
- * the world's own checks (settle, destroy) apply. */
-typedef void (*sc_fn)(world *w, int checks);
-
-static void S(world *w, w_kind kind, int arg)
-{
-    w_op op = {(uint8_t)kind, (uint8_t)arg};
-    if (!w->failed && world_enabled(w, op))
-        world_step(w, op);
-}
-
-static void sc__fail_if(world *w)
-{
-    if (w->failed) {
-        char trace[2048];
-        world_trace(w, trace, sizeof trace);
-        fail_msg("%s\n  after: %s", w->why, trace);
-    }
-}
-
-static reactor_stats_t sc__stats(world *w)
-{
-    reactor_stats_t st;
-    memset(&st, 0, sizeof st);
-    if (w->r)
-        assert_int_equal(reactor_stats(w->r, &st), 0);
-    return st;
-}
-
-/* Runs fn clean (with its checks), then once per allocation with that allocation failing. */
-static void sc__run(const char *name, sc_fn fn)
-{
-    world *w = malloc(sizeof *w);
-    assert_non_null(w);
-    world_init(w, 0);
-    fn(w, 1);
-    sc__fail_if(w);
-    if (!w->failed)
-        world_settle(w);
-    world_finish(w);
-    sc__fail_if(w);
-    uint64_t allocs = w->alloc.calls;
-    for (uint64_t k = 1; k <= allocs; k++) {
-        world_init(w, k);
-        fn(w, 0);
-        if (!w->failed)
-            world_settle(w);
-        world_finish(w);
-        if (w->failed) {
-            char trace[2048];
-            world_trace(w, trace, sizeof trace);
-            fail_msg("%s, allocation %llu failing: %s\n  after: %s", name, (unsigned long long)k,
-                     w->why, trace);
-        }
-    }
-    print_message("%s: passed, and with each of its %llu allocations failing\n", name,
-                  (unsigned long long)allocs);
-    free(w);
-}
-
 /* ---- wepoll #35: events lost on remove + re-add while the old poll is pending ---- */
 
 static void readd_old_completes_first(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_REMOVE, 0); /* cancel issued, not completed */
-    S(w, OP_ADD, 0);    /* the same socket, the same number handed back */
-    S(w, OP_RUN, 0);    /* a second poll on the same base handle */
-    S(w, OP_READY, 0);
-    S(w, OP_COMPLETE, 0); /* the old poll: success raced its cancel */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_REMOVE, 0); /* cancel issued, not completed */
+    sc_step(w, OP_ADD, 0);    /* the same socket, the same number handed back */
+    sc_step(w, OP_RUN, 0);    /* a second poll on the same base handle */
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_COMPLETE, 0); /* the old poll: success raced its cancel */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 0); /* the old poll's events are not the new channel's */
-        assert_int_equal(sc__stats(w).stale_completions, 1);
+        assert_int_equal(sc_stats(w).stale_completions, 1);
     }
-    S(w, OP_COMPLETE, 0); /* the new poll */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_COMPLETE, 0); /* the new poll */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1);
         assert_int_equal(w->ch[0].got, REACTOR_READABLE);
         assert_int_equal(w->k.cancels_late, 0);
     }
 }
 
-static void readd_new_completes_first(world *w, int checks)
+static void readd_new_waits_for_the_old_packet(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_REMOVE, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_COMPLETE, 1); /* the new poll first */
-    S(w, OP_RUN, 0);      /* the callback reads: not ready any more */
-    S(w, OP_CANCEL_DONE, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_REMOVE, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_READY, 0);
     if (checks) {
-        sc__fail_if(w);
-        assert_int_equal(w->ch[0].calls, 1);
-        assert_int_equal(sc__stats(w).stale_completions, 1);
-        assert_int_equal(sc__stats(w).pending_polls, 1);
+        /* Two polls on one socket complete each other (trio #52): the new channel's poll is
+         * armed only once the old one's packet is back. */
+        sc_fail_if(w);
+        assert_int_equal(sim_count(&w->k, SIM_PENDING, 0), 1);
     }
+    sc_step(w, OP_CANCEL_DONE, 0);
+    sc_step(w, OP_RUN, 0); /* the old packet, then the new poll, in one call */
+    sc_step(w, OP_COMPLETE, 0);
+    sc_step(w, OP_RUN, 0);
+    if (checks) {
+        sc_fail_if(w);
+        assert_int_equal(w->ch[0].calls, 1);
+        assert_int_equal(sc_stats(w).stale_completions, 1);
+        /* Reported: polled again on the next pass, after its callback read the data. */
+        assert_int_equal(sc_stats(w).pending_polls, 0);
+    }
+    sc_step(w, OP_RUN, 0);
+    if (checks)
+        assert_int_equal(sc_stats(w).pending_polls, 1);
 }
 
 static void readd_before_first_arm(world *w, int checks)
 {
     /* Removed and added again before any poll was armed: the orphan waits for nothing. */
-    S(w, OP_ADD, 0);
-    S(w, OP_REMOVE, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_COMPLETE, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_REMOVE, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_COMPLETE, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1);
         assert_int_equal(w->k.cancels, 0);
-        assert_int_equal(sc__stats(w).stale_completions, 0);
+        assert_int_equal(sc_stats(w).stale_completions, 0);
     }
 }
 
 static void remove_and_readd_while_pending_loses_no_events(void **state)
 {
     (void)state;
-    sc__run("wepoll #35, old poll completes first", readd_old_completes_first);
-    sc__run("wepoll #35, new poll completes first", readd_new_completes_first);
-    sc__run("wepoll #35, re-added before the first arm", readd_before_first_arm);
+    sc_run("wepoll #35, old poll completes first", readd_old_completes_first);
+    sc_run("wepoll #35, the new poll waits for the old packet", readd_new_waits_for_the_old_packet);
+    sc_run("wepoll #35, re-added before the first arm", readd_before_first_arm);
 }
 
 /* ---- wepoll #34: a reused SOCKET value inheriting old state ---- */
 
 static void reused_value(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_CLOSE, 0);  /* closed without remove: LOCAL_CLOSE */
-    S(w, OP_REOPEN, 0); /* the value comes back at once, another endpoint */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_CLOSE, 0);  /* closed without remove: LOCAL_CLOSE */
+    sc_step(w, OP_REOPEN, 0); /* the value comes back at once, another endpoint */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1);
         assert_int_equal(w->ch[0].got, REACTOR_ERROR);
     }
-    S(w, OP_RUN, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks)
         assert_int_equal(w->ch[0].calls, 1); /* once, then not polled */
-    S(w, OP_REMOVE, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_COMPLETE, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_REMOVE, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_COMPLETE, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 2);
         assert_int_equal(w->ch[0].got, REACTOR_ERROR | REACTOR_READABLE);
         assert_int_equal(w->k.polls[0].base, sim_socket_find(&w->k, w->sock[0])->base);
@@ -208,29 +159,29 @@ static void reused_value(world *w, int checks)
 static void reused_value_before_the_close_is_seen(world *w, int checks)
 {
     /* Remove and add again with the new socket before LOCAL_CLOSE was dequeued. */
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_CLOSE, 0);
-    S(w, OP_REOPEN, 0);
-    S(w, OP_REMOVE, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_COMPLETE, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_CLOSE, 0);
+    sc_step(w, OP_REOPEN, 0);
+    sc_step(w, OP_REMOVE, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_COMPLETE, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1);
         assert_int_equal(w->ch[0].got, REACTOR_READABLE);
-        assert_int_equal(sc__stats(w).stale_completions, 1);
+        assert_int_equal(sc_stats(w).stale_completions, 1);
     }
 }
 
 static void reused_socket_value_gets_fresh_state(void **state)
 {
     (void)state;
-    sc__run("wepoll #34, reuse after the close was reported", reused_value);
-    sc__run("wepoll #34, reuse before the close was seen", reused_value_before_the_close_is_seen);
+    sc_run("wepoll #34, reuse after the close was reported", reused_value);
+    sc_run("wepoll #34, reuse before the close was seen", reused_value_before_the_close_is_seen);
 }
 
 /* ---- libuv: a shared status block written by concurrent closes ---- */
@@ -238,22 +189,23 @@ static void reused_socket_value_gets_fresh_state(void **state)
 static void concurrent_closes(world *w, int checks)
 {
     for (int i = 0; i < 4; i++)
-        S(w, OP_ADD, i);
-    S(w, OP_RUN, 0);
+        sc_step(w, OP_ADD, i);
+    sc_step(w, OP_RUN, 0);
     for (int i = 0; i < 4; i++)
-        S(w, OP_CLOSE, i); /* four completions written at once */
+        sc_step(w, OP_CLOSE, i); /* four completions written at once */
     for (int i = 0; i < 4; i++)
-        S(w, OP_REOPEN, i);
+        sc_step(w, OP_REOPEN, i);
     for (int i = 0; i < 4; i++) {
-        S(w, OP_REMOVE, i); /* cancels find nothing: already completed */
-        S(w, OP_ADD, i);    /* new states while the old packets are queued */
+        sc_step(w, OP_REMOVE, i); /* cancels find nothing: already completed */
+        sc_step(w, OP_ADD, i);    /* new states while the old packets are queued */
     }
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
-        assert_int_equal(w->k.cancels_late, 4);
-        assert_int_equal(sc__stats(w).stale_completions, 4);
-        assert_int_equal(sc__stats(w).pending_polls, 4);
+        sc_fail_if(w);
+        /* The status blocks already said done: no cancel was even issued. */
+        assert_int_equal(w->k.cancels, 0);
+        assert_int_equal(sc_stats(w).stale_completions, 4);
+        assert_int_equal(sc_stats(w).pending_polls, 4);
         for (size_t a = 0; a < w->k.npolls; a++)
             for (size_t b = a + 1; b < w->k.npolls; b++)
                 assert_ptr_not_equal(w->k.polls[a].iosb, w->k.polls[b].iosb);
@@ -264,93 +216,94 @@ static void closes_never_share_a_status_block(void **state)
 {
     (void)state;
     /* The kernel sim fails any arm whose status block or buffer it still holds. */
-    sc__run("libuv, concurrent closes", concurrent_closes);
+    sc_run("libuv, concurrent closes", concurrent_closes);
 }
 
 /* ---- c-ares: a stale completion key read at shutdown, a use-after-free on cancel ---- */
 
 static void stale_key_at_shutdown(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_ADD, 1);
-    S(w, OP_RUN, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_COMPLETE, 0);
-    S(w, OP_REMOVE, 0); /* its packet is queued; the state waits for it */
-    S(w, OP_WAKE, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_ADD, 1);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_COMPLETE, 0);
+    sc_step(w, OP_REMOVE, 0); /* its packet is queued; the state waits for it */
+    sc_step(w, OP_WAKE, 0);
     if (w->created && !w->destroyed) {
         sim_inject(&w->k, 1, ((rx_id)7 << 16) | 3); /* a context no state ever had */
         sim_inject(&w->k, 99, 0x1234);              /* a key nobody uses */
     }
-    S(w, OP_DESTROY, 0); /* the drain reads neither key nor context as a pointer */
+    sc_step(w, OP_DESTROY, 0); /* the drain reads neither key nor context as a pointer */
     (void)checks;
 }
 
 static void cancel_then_packet(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_REMOVE, 0); /* NtCancelIoFileEx returns at once; the kernel still owns the state */
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_REMOVE,
+            0); /* NtCancelIoFileEx returns at once; the kernel still owns the state */
     if (checks) {
-        sc__fail_if(w);
-        assert_int_equal(sc__stats(w).pending_polls, 1);
+        sc_fail_if(w);
+        assert_int_equal(sc_stats(w).pending_polls, 1);
     }
-    S(w, OP_RUN, 0);
-    S(w, OP_CANCEL_DONE, 0); /* the kernel writes STATUS_CANCELLED into it now */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_CANCEL_DONE, 0); /* the kernel writes STATUS_CANCELLED into it now */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
-        assert_int_equal(sc__stats(w).pending_polls, 0);
-        assert_int_equal(sc__stats(w).stale_completions, 1);
+        sc_fail_if(w);
+        assert_int_equal(sc_stats(w).pending_polls, 0);
+        assert_int_equal(sc_stats(w).stale_completions, 1);
     }
 }
 
 static void late_cancel_not_found(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_COMPLETE, 0); /* completed, packet queued */
-    S(w, OP_REMOVE, 0);   /* the cancel is late: STATUS_NOT_FOUND */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_COMPLETE, 0); /* completed, packet queued */
+    sc_step(w, OP_REMOVE, 0);   /* completed already: no cancel to walk the group for */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
-        assert_int_equal(w->k.cancels_late, 1);
+        sc_fail_if(w);
+        assert_int_equal(w->k.cancels, 0);
         assert_int_equal(w->ch[0].calls, 0);
-        assert_int_equal(sc__stats(w).stale_completions, 1);
+        assert_int_equal(sc_stats(w).stale_completions, 1);
     }
 }
 
 static void stale_key_and_cancel_lifetimes(void **state)
 {
     (void)state;
-    sc__run("c-ares, stale key at shutdown", stale_key_at_shutdown);
-    sc__run("c-ares, state kept until the cancel's packet", cancel_then_packet);
-    sc__run("c-ares, late cancel (STATUS_NOT_FOUND)", late_cancel_not_found);
+    sc_run("c-ares, stale key at shutdown", stale_key_at_shutdown);
+    sc_run("c-ares, state kept until the cancel's packet", cancel_then_packet);
+    sc_run("c-ares, late cancel (STATUS_NOT_FOUND)", late_cancel_not_found);
 }
 
 /* ---- c-ares #1247: a dropped failed-I/O packet hung the loop ---- */
 
 static void failed_io_live(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_FAIL, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_FAIL, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1); /* reported, not dropped */
         assert_int_equal(w->ch[0].got, REACTOR_ERROR);
-        assert_int_equal(sc__stats(w).pending_polls, 0);
+        assert_int_equal(sc_stats(w).pending_polls, 0);
     }
-    S(w, OP_MODIFY, 0); /* the application asks again: polled again */
-    S(w, OP_RUN, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_COMPLETE, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_MODIFY, 0); /* the application asks again: polled again */
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_COMPLETE, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 2);
         assert_true(w->ch[0].got & REACTOR_READABLE);
     }
@@ -358,84 +311,84 @@ static void failed_io_live(world *w, int checks)
 
 static void failed_io_orphan(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0);
-    S(w, OP_REMOVE, 0);
-    S(w, OP_FAIL, 0); /* the cancelled poll fails instead */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_REMOVE, 0);
+    sc_step(w, OP_FAIL, 0); /* the cancelled poll fails instead */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 0);
-        assert_int_equal(sc__stats(w).stale_completions, 1);
-        assert_int_equal(sc__stats(w).pending_polls, 0);
+        assert_int_equal(sc_stats(w).stale_completions, 1);
+        assert_int_equal(sc_stats(w).pending_polls, 0);
     }
 }
 
 static void failed_arm(world *w, int checks)
 {
-    S(w, OP_ARMFAIL, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0); /* refused at once: no packet will come */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ARMBAD, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0); /* refused at once, the handle unusable: no packet will come */
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1);
         assert_int_equal(w->ch[0].got, REACTOR_ERROR);
-        assert_int_equal(sc__stats(w).pending_polls, 0);
+        assert_int_equal(sc_stats(w).pending_polls, 0);
     }
 }
 
 static void failed_io_packet_is_reported_not_dropped(void **state)
 {
     (void)state;
-    sc__run("c-ares #1247, failed packet of a live channel", failed_io_live);
-    sc__run("c-ares #1247, failed packet of a removed channel", failed_io_orphan);
-    sc__run("refused arm", failed_arm);
+    sc_run("c-ares #1247, failed packet of a live channel", failed_io_live);
+    sc_run("c-ares #1247, failed packet of a removed channel", failed_io_orphan);
+    sc_run("refused arm", failed_arm);
 }
 
 /* ---- one rule for FILE_SKIP_COMPLETION_PORT_ON_SUCCESS ---- */
 
 static void immediate_success(world *w, int checks)
 {
-    S(w, OP_IMMEDIATE, 0);
-    S(w, OP_READY, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_RUN, 0); /* STATUS_SUCCESS from the arm, and its packet in the same pass */
+    sc_step(w, OP_IMMEDIATE, 0);
+    sc_step(w, OP_READY, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_RUN, 0); /* STATUS_SUCCESS from the arm, and its packet in the same pass */
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1);
     }
-    S(w, OP_RUN, 0);
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_RUN, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[0].calls, 1); /* not once inline and once by packet */
-        assert_int_equal(sc__stats(w).pending_polls, 1);
+        assert_int_equal(sc_stats(w).pending_polls, 1);
     }
 }
 
 static void immediate_success_is_reported_once(void **state)
 {
     (void)state;
-    sc__run("immediate success", immediate_success);
+    sc_run("immediate success", immediate_success);
 }
 
 /* ---- growth and swap-remove while polls are pending ---- */
 
 static void growth(world *w, int checks)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_ADD, 1);
-    S(w, OP_ADD, 2);
-    S(w, OP_RUN, 0);
-    S(w, OP_GROW, 0);   /* the table, the ready array and the by-number array move */
-    S(w, OP_REMOVE, 0); /* swap-remove: the last record moves into its slot */
-    S(w, OP_READY, 1);
-    S(w, OP_READY, 2);
-    S(w, OP_RUN, 0);
-    S(w, OP_SETTLE, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_ADD, 1);
+    sc_step(w, OP_ADD, 2);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_GROW, 0);   /* the table, the ready array and the by-number array move */
+    sc_step(w, OP_REMOVE, 0); /* swap-remove: the last record moves into its slot */
+    sc_step(w, OP_READY, 1);
+    sc_step(w, OP_READY, 2);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_SETTLE, 0);
     if (checks) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->ch[1].got, REACTOR_READABLE);
         assert_int_equal(w->ch[2].got, REACTOR_READABLE);
         assert_int_equal(w->ch[0].calls, 0);
@@ -445,24 +398,24 @@ static void growth(world *w, int checks)
 static void growth_while_pending_lands_events_right(void **state)
 {
     (void)state;
-    sc__run("growth while pending", growth);
+    sc_run("growth while pending", growth);
 }
 
 /* ---- destroy with polls the kernel never completes ---- */
 
 static void stuck_at_destroy(world *w, int checks)
 {
-    S(w, OP_STICK, 0);
-    S(w, OP_ADD, 0);
-    S(w, OP_ADD, 1);
-    S(w, OP_RUN, 0); /* socket 0's poll will never complete */
-    S(w, OP_STICK, 0);
-    S(w, OP_ADD, 2);
-    S(w, OP_RUN, 0); /* nor socket 2's */
-    S(w, OP_REMOVE, 2);
-    S(w, OP_DESTROY, 0);
+    sc_step(w, OP_STICK, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_ADD, 1);
+    sc_step(w, OP_RUN, 0); /* socket 0's poll will never complete */
+    sc_step(w, OP_STICK, 0);
+    sc_step(w, OP_ADD, 2);
+    sc_step(w, OP_RUN, 0); /* nor socket 2's */
+    sc_step(w, OP_REMOVE, 2);
+    sc_step(w, OP_DESTROY, 0);
     if (checks && w->destroyed) {
-        sc__fail_if(w);
+        sc_fail_if(w);
         assert_int_equal(w->final.undrained, 2);
         assert_int_equal(w->final.blocks_kept, 1);
         assert_int_equal(w->alloc.live, 1); /* the block the kernel still writes into */
@@ -474,10 +427,10 @@ static void stuck_at_destroy(world *w, int checks)
 static void stuck_until_helper_closes(world *w, int checks)
 {
     w->k.wait_completes = 0; /* cancels do nothing; closing the helper completes them */
-    S(w, OP_ADD, 0);
-    S(w, OP_ADD, 1);
-    S(w, OP_RUN, 0);
-    S(w, OP_DESTROY, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_ADD, 1);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_DESTROY, 0);
     if (checks && w->destroyed) {
         assert_int_equal(w->final.undrained, 0);
         assert_int_equal(w->alloc.live, 0);
@@ -488,12 +441,12 @@ static void nothing_completes(world *w, int checks)
 {
     w->k.wait_completes = 0;
     w->k.close_completes = 0;
-    S(w, OP_ADD, 0);
-    S(w, OP_ADD, 1);
-    S(w, OP_ADD, 2);
-    S(w, OP_RUN, 0);
-    S(w, OP_REMOVE, 1);
-    S(w, OP_DESTROY, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_ADD, 1);
+    sc_step(w, OP_ADD, 2);
+    sc_step(w, OP_RUN, 0);
+    sc_step(w, OP_REMOVE, 1);
+    sc_step(w, OP_DESTROY, 0);
     if (checks && w->destroyed) {
         assert_int_equal(w->final.undrained, 3);
         assert_int_equal(w->alloc.live, w->final.blocks_kept);
@@ -503,9 +456,9 @@ static void nothing_completes(world *w, int checks)
 static void destroy_with_polls_never_completed_keeps_their_memory(void **state)
 {
     (void)state;
-    sc__run("destroy, two polls stuck", stuck_at_destroy);
-    sc__run("destroy, cancels ignored until the helper closes", stuck_until_helper_closes);
-    sc__run("destroy, nothing ever completes", nothing_completes);
+    sc_run("destroy, two polls stuck", stuck_at_destroy);
+    sc_run("destroy, cancels ignored until the helper closes", stuck_until_helper_closes);
+    sc_run("destroy, nothing ever completes", nothing_completes);
 }
 
 /* The same at the backend level, without the loop: its ops on the sim and the destroy report. */
@@ -555,9 +508,9 @@ static void backend_destroy_reports_undrained_polls(void **state)
 /* A state freed properly (its cancel's packet dequeued); returns its status block. */
 static rx_iosb *sc__freed_state(world *w)
 {
-    S(w, OP_ADD, 0);
-    S(w, OP_ADD, 1); /* keeps the block alive */
-    S(w, OP_RUN, 0);
+    sc_step(w, OP_ADD, 0);
+    sc_step(w, OP_ADD, 1); /* keeps the block alive */
+    sc_step(w, OP_RUN, 0);
     rx_iosb *iosb = NULL;
     for (size_t i = 0; i < w->k.npolls; i++)
         if (w->k.polls[i].context == w->ch[0].id)
@@ -566,11 +519,11 @@ static rx_iosb *sc__freed_state(world *w)
 #if defined(SC__ASAN)
     assert_false(__asan_address_is_poisoned(iosb));
 #endif
-    S(w, OP_REMOVE, 0);
-    S(w, OP_CANCEL_DONE, 0);
-    S(w, OP_RUN, 0);
-    sc__fail_if(w);
-    assert_int_equal(sc__stats(w).pending_polls, 1);
+    sc_step(w, OP_REMOVE, 0);
+    sc_step(w, OP_CANCEL_DONE, 0);
+    sc_step(w, OP_RUN, 0);
+    sc_fail_if(w);
+    assert_int_equal(sc_stats(w).pending_polls, 1);
     return iosb;
 }
 
@@ -622,7 +575,7 @@ static void late_kernel_write_into_a_freed_state_is_caught(void **state)
         world_finish(w);
     }
 #endif
-    sc__fail_if(w);
+    sc_fail_if(w);
     free(w);
 }
 
