@@ -766,6 +766,8 @@ static int32_t sim__dequeue(uintptr_t port, rx_afd_completion *out, uint32_t cap
             if (idx != SIM_NIL)
                 sim__forget(k, idx);
         }
+        if (k->log_off)
+            continue;
         if (k->nlog < SIM_LOG)
             k->log[k->nlog++] = seen;
         else

@@ -152,7 +152,9 @@ typedef struct sim_kernel {
     uint64_t two_polls;              /* arms on a socket that already had a poll pending */
     uint64_t cross_completions;      /* polls completed with another poll's events */
     uint64_t timeouts;               /* zero-timeout polls that completed with STATUS_TIMEOUT */
-    /* per dequeue call since sim_log_reset: packets handed out, and arms refused */
+    /* per dequeue call since sim_log_reset: packets handed out, and arms refused (unless
+     * log_off: for scripts that do not read it, so it cannot overflow) */
+    int log_off;
     sim_seen log[SIM_LOG];
     size_t nlog;
     uintptr_t refused[SIM_LOG];
