@@ -82,10 +82,11 @@ enum reactor_errno {
 #undef REACTOR__ERRNO_ENUM
 };
 
-/** Backends. DEFAULT picks the best one built for this platform. */
+/** Backends. DEFAULT picks the best one built for this platform; on Windows AFD, or POLL where
+ * the system refuses AFD (reactor_backend_name() tells which). */
 enum reactor_backend {
     REACTOR_BACKEND_DEFAULT = 0,
-    REACTOR_BACKEND_POLL = 1,  /**< poll(): every POSIX system */
+    REACTOR_BACKEND_POLL = 1,  /**< poll(): every POSIX system; WSAPoll on Windows */
     REACTOR_BACKEND_EPOLL = 2, /**< epoll: Linux */
     REACTOR_BACKEND_AFD = 3    /**< AFD_POLL on an I/O completion port: Windows */
 };
