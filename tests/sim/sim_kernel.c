@@ -158,10 +158,16 @@ sim_socket *sim_socket_at(sim_kernel *k, uint32_t index)
     return &k->sock_chunks[index / SIM__CHUNK][index % SIM__CHUNK];
 }
 
+/* A record known to exist. */
+static sim_socket *sim__sock(sim_kernel *k, uint32_t index)
+{
+    return &k->sock_chunks[index / SIM__CHUNK][index % SIM__CHUNK];
+}
+
 static sim_socket *sim__by_base(sim_kernel *k, uintptr_t base)
 {
     uint32_t i = sim__map_get(&k->by_base, base);
-    return i == SIM_NIL ? NULL : sim_socket_at(k, i);
+    return i == SIM_NIL ? NULL : sim__sock(k, i);
 }
 
 static uint32_t sim__helper_index(const sim_kernel *k, uintptr_t h)
@@ -188,7 +194,7 @@ static sim_list *sim__head(sim_kernel *k, const sim_poll *p, int l)
 {
     switch (l) {
     case SIM_L_SOCK:
-        return &sim_socket_at(k, p->sock)->polls;
+        return &sim__sock(k, p->sock)->polls;
     case SIM_L_HELPER:
         return &k->helpers[p->hidx].polls;
     case SIM_L_CANCEL:
@@ -253,7 +259,7 @@ static void sim__unpend(sim_kernel *k, uint32_t idx)
     sim__unlink(k, idx, SIM_L_SOCK);
     sim__unlink(k, idx, SIM_L_HELPER);
     sim__unlink(k, idx, SIM_L_CANCEL);
-    sim_socket_at(k, p->sock)->pending--;
+    sim__sock(k, p->sock)->pending--;
     k->helpers[p->hidx].outstanding--;
     k->npending--;
 }
@@ -797,8 +803,7 @@ static int sim__socket_open(uintptr_t *sock)
     if (k->fail_socket_open)
         return k->fail_socket_open;
     uintptr_t n = (uintptr_t)k->probe_opens++;
-    sim_socket *s = sim_socket_at(k,
-                                  sim__socket_new(k, SIM__PROBE + 4 * n, SIM__PROBE_BASE + 4 * n));
+    sim_socket *s = sim__sock(k, sim__socket_new(k, SIM__PROBE + 4 * n, SIM__PROBE_BASE + 4 * n));
     s->probe = 1;
     s->ready = RX_AFD_POLL_SEND; /* a fresh UDP socket can send */
     k->probes_open++;
@@ -843,8 +848,8 @@ void sim_fini(sim_kernel *k)
             sim__error(k, "a helper handle left open", k->helpers[i].handle);
     if (k->probes_open)
         for (uint32_t i = 0; i < k->nsockets; i++)
-            if (sim_socket_at(k, i)->probe && sim_socket_at(k, i)->open)
-                sim__error(k, "a socket from socket_open left open", sim_socket_at(k, i)->value);
+            if (sim__sock(k, i)->probe && sim__sock(k, i)->open)
+                sim__error(k, "a socket from socket_open left open", sim__sock(k, i)->value);
     free(k->polls);
     free(k->queue);
     free(k->helpers);
@@ -868,7 +873,7 @@ void sim_fini(sim_kernel *k)
 sim_socket *sim_socket_find(sim_kernel *k, uintptr_t value)
 {
     uint32_t i = sim__map_get(&k->by_value, value);
-    return i == SIM_NIL ? NULL : sim_socket_at(k, i);
+    return i == SIM_NIL ? NULL : sim__sock(k, i);
 }
 
 static uint32_t sim__socket_new(sim_kernel *k, uintptr_t value, uintptr_t base)
@@ -892,7 +897,7 @@ static uint32_t sim__socket_new(sim_kernel *k, uintptr_t value, uintptr_t base)
         k->sock_chunks[c] = sim__alloc(SIM__CHUNK * sizeof(sim_socket));
     }
     k->nsockets++;
-    sim_socket *s = sim_socket_at(k, idx);
+    sim_socket *s = sim__sock(k, idx);
     memset(s, 0, sizeof *s);
     s->value = value;
     s->base = base;
@@ -913,12 +918,12 @@ uintptr_t sim_socket_open(sim_kernel *k, uintptr_t value)
     sim_socket *old = sim_socket_find(k, value);
     /* The same SOCKET value again is a different endpoint (wepoll #34). */
     uintptr_t base = old ? old->base + 0x100 : value + 0x10000;
-    return sim_socket_at(k, sim__socket_new(k, value, base))->base;
+    return sim__sock(k, sim__socket_new(k, value, base))->base;
 }
 
 uintptr_t sim_socket_open_base(sim_kernel *k, uintptr_t value, uintptr_t base)
 {
-    return sim_socket_at(k, sim__socket_new(k, value, base))->base;
+    return sim__sock(k, sim__socket_new(k, value, base))->base;
 }
 
 void sim_socket_close(sim_kernel *k, uintptr_t value)
@@ -969,7 +974,7 @@ sim_poll *sim_socket_poll(sim_kernel *k, uintptr_t value, size_t i)
 
 static int sim__completable(sim_kernel *k, const sim_poll *p)
 {
-    const sim_socket *s = sim_socket_at(k, p->sock);
+    const sim_socket *s = sim__sock(k, p->sock);
     return s->open && (s->ready & p->requested);
 }
 
@@ -1000,7 +1005,7 @@ size_t sim_count(const sim_kernel *k, int state, uintptr_t context)
 void sim_complete_ready(sim_kernel *k, sim_poll *p)
 {
     uint32_t idx = (uint32_t)(p - k->polls);
-    sim_socket *s = sim_socket_at(k, p->sock);
+    sim_socket *s = sim__sock(k, p->sock);
     uint32_t ev = sim__events(k, s, p->requested);
     if (k->cross_complete && s->pending >= 2) {
         /* Two polls on one socket: the other one completes, with this one's events. */
@@ -1062,7 +1067,7 @@ size_t sim_release_stuck(sim_kernel *k)
     k->all.head = k->all.tail = k->cancelled.head = k->cancelled.tail = SIM_NIL;
     sim__map_clear(&k->by_addr);
     for (uint32_t i = 0; i < k->nsockets; i++) {
-        sim_socket *s = sim_socket_at(k, i);
+        sim_socket *s = sim__sock(k, i);
         s->pending = 0;
         s->polls.head = s->polls.tail = SIM_NIL;
     }
