@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "platform.h"
 #include "sim_kernel.h"
 #include "win/iocp.h"
 
@@ -307,6 +308,73 @@ static void the_backend_refuses_to_start_where_afd_is_refused(void **state)
     free(k);
 }
 
+/* ---- the loop on waits that end up to a tick early ---- */
+
+static sim_kernel *g_tk;
+
+static int kt_init(void **be, rx_alloc *a)
+{
+    return rx_iocp_init_kernel(be, a, &g_tk->table);
+}
+
+typedef struct kt_timer {
+    uint64_t start_ns, due_ms, fired_ns;
+} kt_timer;
+
+static void kt_fire(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    (void)r;
+    (void)t;
+    ((kt_timer *)arg)->fired_ns = rx_clock_ns();
+}
+
+static void timers_never_fire_early_when_waits_end_a_tick_early(void **state)
+{
+    (void)state;
+    sim_kernel *k = calloc(1, sizeof *k);
+    assert_non_null(k);
+    sim_init(k);
+    g_tk = k;
+    k->wait_tick_us = SIM_TICK_US;
+    k->wait_phase_us = 14000; /* every wait starts 1.625 ms before a tick: all end early */
+    kt_alloc.malloc = kt_malloc;
+    kt_alloc.realloc = kt_realloc;
+    kt_alloc.free = kt_release;
+    static rx_backend_ops ops;
+    ops = rx_afd_ops;
+    ops.init = kt_init;
+    reactor_options_t o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &kt_alloc;
+    reactor_t *r = NULL;
+    assert_int_equal(rx_create_with(&r, &o, &ops), 0);
+    static const uint64_t due[] = {1, 5, 20, 33};
+    kt_timer t[4];
+    reactor_timer_t id[4];
+    for (int i = 0; i < 4; i++) {
+        t[i].due_ms = due[i];
+        t[i].fired_ns = 0;
+        t[i].start_ns = rx_clock_ns();
+        assert_int_equal(reactor_timer_start(r, due[i], 0, kt_fire, &t[i], &id[i]), 0);
+    }
+    int rc = reactor_run(r, REACTOR_RUN_DEFAULT);
+    if (rc != 0)
+        fail_msg("run: %s (%s)", reactor_strerror(rc), k->errors ? k->msg : "");
+    for (int i = 0; i < 4; i++) {
+        assert_true(t[i].fired_ns != 0);
+        assert_true(t[i].fired_ns - t[i].start_ns >= t[i].due_ms * 1000000u);
+    }
+    assert_true(k->waits_early >= 1);
+    print_message("timers: %llu waits, %llu of them early, %.1f ms slept; none fired early\n",
+                  (unsigned long long)k->waits, (unsigned long long)k->waits_early,
+                  (double)k->slept_us / 1000.0);
+    reactor_destroy(r);
+    sim_fini(k);
+    if (k->errors)
+        fail_msg("%s", k->msg);
+    free(k);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +386,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(waits_end_on_a_clock_tick_up_to_one_early),
         cmocka_unit_test(the_probe_socket_answers_a_zero_timeout_poll_at_once),
         cmocka_unit_test(the_backend_refuses_to_start_where_afd_is_refused),
+        cmocka_unit_test(timers_never_fire_early_when_waits_end_a_tick_early),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
