@@ -1,0 +1,301 @@
+/* reactor_curl.c - libcurl's multi_socket interface on a reactor loop, the pattern of curl's
+ * docs/examples/multi-uv.c. libcurl calls back into the adapter from inside
+ * curl_multi_socket_action, which runs inside a reactor callback: the adapter never touches a
+ * socket record after an action, since the action may have freed it. */
+#include "reactor_curl.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* One socket libcurl asked us to watch; curl_multi_assign hands it back as socketp. Freed on
+ * CURL_POLL_REMOVE, or by reactor_curl_destroy for those libcurl forgets to remove. */
+typedef struct rc__sock {
+    reactor_curl_t *rc;
+    curl_socket_t fd;
+    reactor_chn_t chn;
+    unsigned interest;
+    struct rc__sock *prev, *next;
+} rc__sock;
+
+/* Owns its multi handle, its socket records, the easy-handle list (not the handles) and its
+ * timer; reactor_curl_destroy frees them all. */
+struct reactor_curl {
+    reactor_t *loop;
+    CURLM *multi;
+    reactor_curl_done_cb on_done;
+    void *arg;
+    reactor_timer_t timer; /* libcurl's timeout; 0 while none is set */
+    rc__sock *socks;       /* every socket watched now */
+    CURL **easy;           /* transfers added, not yet reported or cancelled */
+    size_t n_easy, cap_easy;
+    int depth;     /* > 0 inside the adapter's reactor callbacks (actions and on_done) */
+    int in_action; /* inside curl_multi_socket_action: libcurl callbacks may be running */
+    int destroy_pending;
+};
+
+static void rc__sock_free(reactor_curl_t *rc, rc__sock *k)
+{
+    reactor_remove(rc->loop, k->chn); /* before libcurl closes the socket */
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        rc->socks = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    free(k);
+}
+
+/* Takes easy off the list; -1 if it is not there. Searches from the newest: O(transfers). */
+static int rc__forget(reactor_curl_t *rc, CURL *easy)
+{
+    for (size_t i = rc->n_easy; i-- > 0;) {
+        if (rc->easy[i] == easy) {
+            rc->easy[i] = rc->easy[--rc->n_easy];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void rc__free(reactor_curl_t *rc)
+{
+    rc->destroy_pending = 1; /* the timer callback starts no new timer from here on */
+    while (rc->n_easy > 0)
+        curl_multi_remove_handle(rc->multi, rc->easy[--rc->n_easy]);
+    /* Closes the cached connections, calling the socket callback with CURL_POLL_REMOVE for
+     * each socket still watched (and the timer callback with -1). */
+    curl_multi_cleanup(rc->multi);
+    while (rc->socks)
+        rc__sock_free(rc, rc->socks);
+    if (rc->timer)
+        reactor_timer_stop(rc->loop, rc->timer);
+    free(rc->easy);
+    free(rc);
+}
+
+/* Hands every finished transfer to on_done, removed from the multi handle first so the callee
+ * may free or re-add it. */
+static void rc__report(reactor_curl_t *rc)
+{
+    CURLMsg *msg;
+    int left;
+    while (!rc->destroy_pending && (msg = curl_multi_info_read(rc->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = msg->easy_handle; /* msg dies with curl_multi_remove_handle */
+        CURLcode result = msg->data.result;
+        rc__forget(rc, easy);
+        curl_multi_remove_handle(rc->multi, easy);
+        rc->on_done(rc, easy, result, rc->arg);
+    }
+}
+
+/* One action on fd (or CURL_SOCKET_TIMEOUT), then the reports. A failed action needs no
+ * handling here: when one of our callbacks returned -1, libcurl fails the transfers with
+ * CURLE_ABORTED_BY_CALLBACK and they are reported like any other. */
+static void rc__act(reactor_curl_t *rc, curl_socket_t fd, int bits)
+{
+    int running;
+    rc->depth++;
+    rc->in_action = 1;
+    curl_multi_socket_action(rc->multi, fd, bits, &running);
+    rc->in_action = 0;
+    rc__report(rc);
+    if (--rc->depth == 0 && rc->destroy_pending)
+        rc__free(rc);
+}
+
+static void rc__on_io(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg)
+{
+    rc__sock *k = arg;
+    int bits = 0;
+    (void)r;
+    (void)chn;
+    if (events & REACTOR_READABLE)
+        bits |= CURL_CSELECT_IN;
+    if (events & REACTOR_WRITABLE)
+        bits |= CURL_CSELECT_OUT;
+    if (events & (REACTOR_ERROR | REACTOR_HANGUP)) {
+        /* Also the directions libcurl waits for, as its own poll does (select.c counts POLLHUP
+         * and POLLERR as readable): its recv or send then meets the real error or the end of
+         * the stream, where CURL_CSELECT_ERR alone would be a generic "select/poll returned
+         * error" (CURLE_SEND_ERROR) even while data is still unread. */
+        bits |= CURL_CSELECT_ERR;
+        if (k->interest & REACTOR_READABLE)
+            bits |= CURL_CSELECT_IN;
+        if (k->interest & REACTOR_WRITABLE)
+            bits |= CURL_CSELECT_OUT;
+    }
+    rc__act(k->rc, k->fd, bits); /* may free k */
+}
+
+static void rc__on_timer(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    reactor_curl_t *rc = arg;
+    (void)r;
+    if (rc->timer == t)
+        rc->timer = 0; /* a one-shot timer has expired once its callback runs */
+    rc__act(rc, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 stops, 0 means "act soon". A 0 ms reactor timer fires in a later
+ * timer pass, never inside this call, so libcurl is not re-entered from its own callback. */
+static int rc__timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    reactor_curl_t *rc = userp;
+    (void)multi;
+    if (rc->timer) {
+        reactor_timer_stop(rc->loop, rc->timer);
+        rc->timer = 0;
+    }
+    if (timeout_ms < 0 || rc->destroy_pending)
+        return 0;
+    if (reactor_timer_start(rc->loop, (uint64_t)timeout_ms, 0, rc__on_timer, rc, &rc->timer) != 0) {
+        rc->timer = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static unsigned rc__interest(int what)
+{
+    unsigned interest = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+        interest |= REACTOR_READABLE;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+        interest |= REACTOR_WRITABLE;
+    return interest;
+}
+
+/* CURLMOPT_SOCKETFUNCTION. Called from socket_action, add_handle, remove_handle and
+ * multi_cleanup; libcurl says CURL_POLL_REMOVE before it closes the socket, and may re-add the
+ * same descriptor in the same action, which then is a new reactor_add. */
+static int rc__socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    reactor_curl_t *rc = userp;
+    rc__sock *k = socketp;
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (k) {
+            rc__sock_free(rc, k);
+            curl_multi_assign(rc->multi, s, NULL);
+        }
+        return 0;
+    }
+    unsigned interest = rc__interest(what);
+    if (k) {
+        if (interest != k->interest) {
+            if (reactor_modify(rc->loop, k->chn, interest) != 0)
+                return -1;
+            k->interest = interest;
+        }
+        return 0;
+    }
+    k = calloc(1, sizeof *k);
+    if (!k)
+        return -1;
+    int err = reactor_add(rc->loop, s, interest, rc__on_io, k, &k->chn);
+    if (err == REACTOR_EEXIST) {
+        /* A record left for this descriptor: libcurl closed it without CURL_POLL_REMOVE and
+         * the number came back. The old watch is stale; drop it and register the new socket. */
+        rc__sock *old = rc->socks;
+        while (old && old->fd != s)
+            old = old->next;
+        if (old) {
+            rc__sock_free(rc, old);
+            err = reactor_add(rc->loop, s, interest, rc__on_io, k, &k->chn);
+        }
+    }
+    if (err != 0) {
+        free(k);
+        return -1;
+    }
+    k->rc = rc;
+    k->fd = s;
+    k->interest = interest;
+    k->next = rc->socks;
+    if (rc->socks)
+        rc->socks->prev = k;
+    rc->socks = k;
+    curl_multi_assign(rc->multi, s, k);
+    return 0;
+}
+
+int reactor_curl_create(reactor_curl_t **out, reactor_t *r, reactor_curl_done_cb on_done, void *arg)
+{
+    if (!out || !r || !on_done)
+        return REACTOR_EINVAL;
+    reactor_curl_t *rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return REACTOR_ENOMEM;
+    rc->multi = curl_multi_init();
+    if (!rc->multi) {
+        free(rc);
+        return REACTOR_ENOMEM;
+    }
+    rc->loop = r;
+    rc->on_done = on_done;
+    rc->arg = arg;
+    curl_multi_setopt(rc->multi, CURLMOPT_SOCKETFUNCTION, rc__socket_cb);
+    curl_multi_setopt(rc->multi, CURLMOPT_SOCKETDATA, rc);
+    curl_multi_setopt(rc->multi, CURLMOPT_TIMERFUNCTION, rc__timer_cb);
+    curl_multi_setopt(rc->multi, CURLMOPT_TIMERDATA, rc);
+    *out = rc;
+    return 0;
+}
+
+void reactor_curl_destroy(reactor_curl_t *rc)
+{
+    if (!rc)
+        return;
+    if (rc->depth > 0) {
+        rc->destroy_pending = 1; /* rc__act frees it when the callback unwinds */
+        return;
+    }
+    rc__free(rc);
+}
+
+CURLM *reactor_curl_multi(const reactor_curl_t *rc)
+{
+    return rc ? rc->multi : NULL;
+}
+
+CURLMcode reactor_curl_add(reactor_curl_t *rc, CURL *easy)
+{
+    if (!rc || rc->destroy_pending)
+        return CURLM_BAD_HANDLE;
+    if (!easy)
+        return CURLM_BAD_EASY_HANDLE;
+    if (rc->in_action)
+        return CURLM_RECURSIVE_API_CALL;
+    if (rc->n_easy == rc->cap_easy) {
+        size_t cap = rc->cap_easy ? 2 * rc->cap_easy : 16;
+        CURL **grown = cap <= SIZE_MAX / sizeof *grown ? realloc(rc->easy, cap * sizeof *grown)
+                                                       : NULL;
+        if (!grown)
+            return CURLM_OUT_OF_MEMORY;
+        rc->easy = grown;
+        rc->cap_easy = cap;
+    }
+    CURLMcode mc = curl_multi_add_handle(rc->multi, easy);
+    if (mc != CURLM_OK)
+        return mc;
+    rc->easy[rc->n_easy++] = easy;
+    return CURLM_OK;
+}
+
+CURLMcode reactor_curl_cancel(reactor_curl_t *rc, CURL *easy)
+{
+    if (!rc || rc->destroy_pending)
+        return CURLM_BAD_HANDLE;
+    if (rc->in_action)
+        return CURLM_RECURSIVE_API_CALL;
+    if (!easy || rc__forget(rc, easy) != 0)
+        return CURLM_BAD_EASY_HANDLE;
+    return curl_multi_remove_handle(rc->multi, easy);
+}
+
+size_t reactor_curl_running(const reactor_curl_t *rc)
+{
+    return rc ? rc->n_easy : 0;
+}

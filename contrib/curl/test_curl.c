@@ -1,0 +1,609 @@
+/* test_curl.c - reactor_curl against a real HTTP server on loopback: python3's http.server,
+ * started by the group set-up on a port it picks itself (bound to port 0, reported on a pipe),
+ * serving random files written first, and killed and reaped by the group tear-down. Every body
+ * is compared byte for byte; every case ends with the adapter and the loop destroyed, no
+ * channel or timer left and no live allocation.
+ *
+ *   test_contrib_curl [poll|epoll|default] [case]
+ */
+#include "reactor_curl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+
+#include <cmocka.h>
+
+#define DEADLINE_MS 45000
+
+#ifndef REACTOR_CURL_PYTHON
+#define REACTOR_CURL_PYTHON "/usr/bin/python3"
+#endif
+
+/* The server: binds 127.0.0.1:0, prints its port, serves argv[1], and exits when its stdin
+ * reaches end of file, so it also goes when this process dies without its tear-down. */
+static const char server_py[] =
+    "import functools, http.server, os, sys, threading\n"
+    "class H(http.server.SimpleHTTPRequestHandler):\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "class S(http.server.ThreadingHTTPServer):\n"
+    "    request_queue_size = 1024\n"
+    "    daemon_threads = True\n"
+    "s = S(('127.0.0.1', 0), functools.partial(H, directory=sys.argv[1]))\n"
+    "print(s.server_address[1], flush=True)\n"
+    "def watch():\n"
+    "    sys.stdin.read()\n"
+    "    os._exit(0)\n"
+    "threading.Thread(target=watch, daemon=True).start()\n"
+    "s.serve_forever()\n";
+
+typedef struct blob {
+    char name[16];
+    unsigned char *data;
+    size_t size;
+} blob;
+
+/* The files served; the last is the large one. */
+static const size_t blob_sizes[] = {0, 1, 1000, 65537, 300007, 3u * 1024 * 1024 + 7};
+#define NBLOBS (sizeof blob_sizes / sizeof blob_sizes[0])
+#define BIG (NBLOBS - 1)
+
+typedef struct server {
+    pid_t pid;
+    int to_child; /* the server's stdin: closing it ends the server */
+    int port;
+    int refused_fd; /* bound, never listening: connects to its port are refused */
+    int refused_port;
+    char dir[64];
+    blob blobs[NBLOBS];
+} server;
+
+static server srv = {.pid = -1, .to_child = -1, .refused_fd = -1};
+static int backend = REACTOR_BACKEND_DEFAULT;
+
+/* ---- the group: files, server, refused port ---- */
+
+static uint64_t rng_state;
+static unsigned char rng_byte(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned char)(rng_state >> 32);
+}
+
+static int write_blob(blob *b, size_t size, size_t i)
+{
+    char path[96];
+    snprintf(b->name, sizeof b->name, "f%zu", i);
+    snprintf(path, sizeof path, "%s/%s", srv.dir, b->name);
+    b->size = size;
+    b->data = malloc(size ? size : 1);
+    if (!b->data)
+        return -1;
+    for (size_t k = 0; k < size; k++)
+        b->data[k] = rng_byte();
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return -1;
+    size_t n = fwrite(b->data, 1, size, fp);
+    return fclose(fp) == 0 && n == size ? 0 : -1;
+}
+
+static void set_cloexec(int fd)
+{
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Forks python3 with stdin and stdout on pipes; reads the port line within 15 s. */
+static int start_server(void)
+{
+    int in[2], out[2];
+    if (pipe(in) != 0)
+        return -1;
+    if (pipe(out) != 0) {
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
+    set_cloexec(in[1]);
+    set_cloexec(out[0]);
+    srv.pid = fork();
+    if (srv.pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        if (null >= 0)
+            dup2(null, 2);
+        execl(REACTOR_CURL_PYTHON, "python3", "-c", server_py, srv.dir, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    srv.to_child = in[1];
+    if (srv.pid < 0) {
+        close(out[0]);
+        return -1;
+    }
+    char line[32];
+    size_t len = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = 15000 -
+                    (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd p = {.fd = out[0], .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) < 0) {
+            if (left > 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
+        if (n <= 0)
+            break; /* python3 died: no port */
+        len += (size_t)n;
+        if (memchr(line, '\n', len) || len == sizeof line - 1)
+            break;
+    }
+    close(out[0]);
+    line[len] = '\0';
+    srv.port = atoi(line);
+    return srv.port > 0 && srv.port < 65536 ? 0 : -1;
+}
+
+/* A connect to the server's port must succeed: it listens before it prints the port. */
+static int server_accepts(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : -1;
+}
+
+static int bind_refused_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    srv.refused_fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (srv.refused_fd < 0 || bind(srv.refused_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(srv.refused_fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    set_cloexec(srv.refused_fd);
+    srv.refused_port = ntohs(a.sin_port);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (srv.to_child >= 0)
+        close(srv.to_child);
+    if (srv.pid > 0) {
+        kill(srv.pid, SIGKILL);
+        while (waitpid(srv.pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (srv.refused_fd >= 0)
+        close(srv.refused_fd);
+    for (size_t i = 0; i < NBLOBS; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "%s/%s", srv.dir, srv.blobs[i].name);
+        if (srv.blobs[i].name[0])
+            unlink(path);
+        free(srv.blobs[i].data);
+    }
+    if (srv.dir[0])
+        rmdir(srv.dir);
+    srv = (server){.pid = -1, .to_child = -1, .refused_fd = -1};
+    curl_global_cleanup();
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    rng_state = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
+    if (rng_state == 0)
+        rng_state = 1;
+    print_message("seed %llu\n", (unsigned long long)rng_state);
+    strcpy(srv.dir, "/tmp/reactor_curl.XXXXXX");
+    int ok = mkdtemp(srv.dir) != NULL;
+    if (!ok)
+        srv.dir[0] = '\0';
+    for (size_t i = 0; ok && i < NBLOBS; i++)
+        ok = write_blob(&srv.blobs[i], blob_sizes[i], i) == 0;
+    ok = ok && start_server() == 0 && server_accepts() == 0 && bind_refused_port() == 0;
+    if (!ok) {
+        print_error("set-up failed: files in %s, python3 http.server port %d\n", srv.dir, srv.port);
+        group_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the per-case fixture: a loop on a counting allocator, an adapter, the transfers ---- */
+
+typedef struct fix fix;
+
+typedef struct xfer {
+    fix *f;
+    CURL *easy;
+    const blob *want; /* NULL: a transfer expected to fail (refused port) */
+    size_t got;
+    int mismatch;
+    int done;
+    CURLcode result;
+    size_t cancel_at;      /* cancel from a 0 ms timer after this many bytes (0: never) */
+    size_t write_error_at; /* return CURL_WRITEFUNC_ERROR after this many bytes (0: never) */
+    size_t destroy_at;     /* reactor_curl_destroy from the write callback (0: never) */
+    int cancel_asked;
+    CURLMcode cancel_inside; /* what reactor_curl_cancel said from the write callback */
+} xfer;
+
+struct fix {
+    reactor_t *loop;
+    reactor_curl_t *rc;
+    long live; /* the loop's blocks not yet freed */
+    reactor_timer_t deadline;
+    int timed_out;
+    xfer *x;
+    size_t n;
+    size_t finished; /* reported, cancelled or stopped by a destroy */
+    uint64_t bytes;
+};
+
+static void *count_malloc(void *ctx, size_t size)
+{
+    void *p = malloc(size);
+    if (p)
+        ((fix *)ctx)->live++;
+    return p;
+}
+static void *count_realloc(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    return realloc(p, size);
+}
+static void count_free(void *ctx, void *p)
+{
+    ((fix *)ctx)->live--;
+    free(p);
+}
+
+static void on_deadline(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    fix *f = arg;
+    (void)t;
+    f->deadline = 0;
+    f->timed_out = 1;
+    reactor_stop(r);
+}
+
+static void finish(fix *f)
+{
+    if (++f->finished == f->n)
+        reactor_stop(f->loop);
+}
+
+static void on_done(reactor_curl_t *rc, CURL *easy, CURLcode result, void *arg)
+{
+    fix *f = arg;
+    char *priv = NULL;
+    (void)rc;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    xfer *x = (xfer *)(void *)priv;
+    if (!x || x->f != f || x->done || !f->rc) {
+        print_error("on_done: unknown or repeated transfer, or after reactor_curl_destroy\n");
+        f->timed_out = 1; /* fails the case */
+        reactor_stop(f->loop);
+        return;
+    }
+    x->done = 1;
+    x->result = result;
+    finish(f);
+}
+
+static void on_cancel_timer(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    xfer *x = arg;
+    (void)r;
+    (void)t;
+    CURLMcode mc = reactor_curl_cancel(x->f->rc, x->easy);
+    if (mc != CURLM_OK) {
+        print_error("reactor_curl_cancel: %s\n", curl_multi_strerror(mc));
+        return;
+    }
+    /* A second cancel finds no such transfer. */
+    if (reactor_curl_cancel(x->f->rc, x->easy) != CURLM_BAD_EASY_HANDLE)
+        print_error("a second reactor_curl_cancel did not say CURLM_BAD_EASY_HANDLE\n");
+    curl_easy_cleanup(x->easy); /* ours again */
+    x->easy = NULL;
+    x->done = 1;
+    x->result = CURLE_ABORTED_BY_CALLBACK;
+    finish(x->f);
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+    xfer *x = arg;
+    fix *f = x->f;
+    size_t n = size * nmemb;
+    if (x->write_error_at && x->got + n >= x->write_error_at)
+        return CURL_WRITEFUNC_ERROR;
+    if (!x->want || x->got + n > x->want->size || memcmp(x->want->data + x->got, p, n) != 0)
+        x->mismatch = 1;
+    x->got += n;
+    f->bytes += n;
+    if (x->cancel_at && x->got >= x->cancel_at && !x->cancel_asked) {
+        reactor_timer_t t;
+        x->cancel_asked = 1;
+        x->cancel_inside = reactor_curl_cancel(f->rc, x->easy); /* libcurl forbids this */
+        if (reactor_timer_start(f->loop, 0, 0, on_cancel_timer, x, &t) != 0)
+            print_error("reactor_timer_start failed\n");
+    }
+    if (x->destroy_at && x->got >= x->destroy_at && f->rc) {
+        reactor_curl_destroy(f->rc); /* takes effect when curl_multi_socket_action returns */
+        f->rc = NULL;
+        reactor_stop(f->loop);
+    }
+    return n;
+}
+
+static int setup(void **state)
+{
+    fix *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    reactor_allocator_t a = {count_malloc, count_realloc, count_free, f};
+    reactor_options_t o = {.backend = backend, .allocator = &a};
+    if (reactor_create(&f->loop, &o) != 0 || reactor_curl_create(&f->rc, f->loop, on_done, f) ||
+        reactor_timer_start(f->loop, DEADLINE_MS, 0, on_deadline, f, &f->deadline) != 0) {
+        if (f->loop)
+            reactor_destroy(f->loop);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+/* Destroys the adapter first (it stops what still runs), then frees the easy handles, then the
+ * loop, and checks nothing was left behind. */
+static int teardown(void **state)
+{
+    fix *f = *state;
+    reactor_stats_t st;
+    reactor_curl_destroy(f->rc);
+    for (size_t i = 0; i < f->n; i++)
+        if (f->x[i].easy)
+            curl_easy_cleanup(f->x[i].easy);
+    free(f->x);
+    if (f->deadline)
+        reactor_timer_stop(f->loop, f->deadline);
+    int leftover = reactor_stats(f->loop, &st) != 0 || st.channels != 0 || st.timers != 0;
+    if (leftover)
+        print_error("left behind: %llu channels, %llu timers\n", (unsigned long long)st.channels,
+                    (unsigned long long)st.timers);
+    reactor_destroy(f->loop);
+    long live = f->live;
+    free(f);
+    if (live != 0)
+        print_error("%ld of the loop's blocks not freed\n", live);
+    return leftover || live != 0 ? -1 : 0;
+}
+
+/* Makes n transfers; transfer i fetches blob pick(i), or the refused port when pick is -1. */
+static void make_xfers(fix *f, size_t n, int (*pick)(size_t i))
+{
+    f->x = calloc(n, sizeof *f->x);
+    assert_non_null(f->x);
+    f->n = n;
+    for (size_t i = 0; i < n; i++) {
+        xfer *x = &f->x[i];
+        char url[96];
+        int b = pick(i);
+        x->f = f;
+        x->want = b >= 0 ? &srv.blobs[b] : NULL;
+        if (x->want)
+            snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", srv.port, x->want->name);
+        else
+            snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.refused_port);
+        x->easy = curl_easy_init();
+        assert_non_null(x->easy);
+        curl_easy_setopt(x->easy, CURLOPT_URL, url);
+        curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*");
+        curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
+        curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+        curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+    }
+}
+
+static void add_all(fix *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        assert_int_equal(reactor_curl_add(f->rc, f->x[i].easy), CURLM_OK);
+    assert_int_equal(reactor_curl_running(f->rc), f->n);
+}
+
+static void run_until_finished(fix *f)
+{
+    int rv = reactor_run(f->loop, REACTOR_RUN_DEFAULT);
+    assert_true(rv >= 0);
+    assert_false(f->timed_out);
+}
+
+static long status_of(CURL *easy)
+{
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+static void assert_fetched(const xfer *x)
+{
+    if (x->result != CURLE_OK || x->mismatch || x->got != x->want->size)
+        print_error("%s: %s, %zu of %zu bytes%s\n", x->want->name, curl_easy_strerror(x->result),
+                    x->got, x->want->size, x->mismatch ? ", different bytes" : "");
+    assert_int_equal(x->result, CURLE_OK);
+    assert_int_equal(status_of(x->easy), 200);
+    assert_false(x->mismatch);
+    assert_int_equal(x->got, x->want->size);
+}
+
+/* 4 of the 200 fetch the large file; the rest cycle through the small ones. */
+static int pick_mixed(size_t i)
+{
+    return i % 50 == 0 ? (int)BIG : (int)(i % BIG);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void transfers(void **state)
+{
+    fix *f = *state;
+    make_xfers(f, 200, pick_mixed);
+    double t0 = now_s();
+    add_all(f);
+    run_until_finished(f);
+    double secs = now_s() - t0;
+    assert_int_equal(f->finished, f->n);
+    assert_int_equal(reactor_curl_running(f->rc), 0);
+    for (size_t i = 0; i < f->n; i++)
+        assert_fetched(&f->x[i]);
+    print_message("%zu transfers, %.1f MB in %.3f s: %.0f transfers/s (%s)\n", f->n,
+                  (double)f->bytes / 1e6, secs, (double)f->n / secs, reactor_backend_name(f->loop));
+}
+
+/* 20 transfers; 0 is cancelled mid-way, 1 fails from its write callback, the rest complete. */
+static int pick_cancel(size_t i)
+{
+    return i < 2 ? (int)BIG : (int)(i % BIG);
+}
+
+static void cancel(void **state)
+{
+    fix *f = *state;
+    make_xfers(f, 20, pick_cancel);
+    f->x[0].cancel_at = 100000;
+    f->x[1].write_error_at = 50000;
+    /* Loopback can deliver the whole file in one action: at 1 MB/s in 4 KiB reads, transfer 0
+     * is still running when its cancel timer fires, and curl's rate-limit timers get used. */
+    curl_easy_setopt(f->x[0].easy, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)1000000);
+    curl_easy_setopt(f->x[0].easy, CURLOPT_BUFFERSIZE, 4096L);
+    add_all(f);
+    run_until_finished(f);
+    assert_int_equal(f->finished, f->n);
+    assert_int_equal(reactor_curl_running(f->rc), 0);
+    xfer *c = &f->x[0];
+    assert_int_equal(c->cancel_inside, CURLM_RECURSIVE_API_CALL);
+    assert_null(c->easy); /* cancelled and freed by on_cancel_timer, never reported */
+    assert_int_equal(c->result, CURLE_ABORTED_BY_CALLBACK);
+    assert_true(c->got >= c->cancel_at && c->got < c->want->size);
+    assert_false(c->mismatch);
+    assert_int_equal(f->x[1].result, CURLE_WRITE_ERROR);
+    assert_false(f->x[1].mismatch);
+    for (size_t i = 2; i < f->n; i++)
+        assert_fetched(&f->x[i]);
+}
+
+/* One transfer to a port nothing listens on, among ten good ones. */
+static int pick_refused(size_t i)
+{
+    return i == 0 ? -1 : (int)(i % NBLOBS);
+}
+
+static void refused(void **state)
+{
+    fix *f = *state;
+    make_xfers(f, 11, pick_refused);
+    add_all(f);
+    run_until_finished(f);
+    assert_int_equal(f->finished, f->n);
+    assert_int_equal(f->x[0].result, CURLE_COULDNT_CONNECT);
+    assert_int_equal(status_of(f->x[0].easy), 0);
+    assert_int_equal(f->x[0].got, 0);
+    for (size_t i = 1; i < f->n; i++)
+        assert_fetched(&f->x[i]);
+}
+
+/* reactor_curl_destroy from a write callback while 8 large transfers run: the adapter goes when
+ * the action returns, taking its channels and timer with it; the easy handles stay ours. */
+static int pick_big(size_t i)
+{
+    (void)i;
+    return (int)BIG;
+}
+
+static void destroy_mid_transfer(void **state)
+{
+    fix *f = *state;
+    make_xfers(f, 8, pick_big);
+    f->x[3].destroy_at = 200000;
+    add_all(f);
+    run_until_finished(f);
+    assert_null(f->rc);
+    assert_false(f->x[3].done); /* no on_done after the destroy (on_done checks it too) */
+    reactor_stats_t st;
+    assert_int_equal(reactor_stats(f->loop, &st), 0);
+    assert_int_equal(st.channels, 0);
+    assert_int_equal(st.timers, 1); /* the deadline only */
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int backend;
+    } backends[] = {{"default", REACTOR_BACKEND_DEFAULT},
+                    {"poll", REACTOR_BACKEND_POLL},
+                    {"epoll", REACTOR_BACKEND_EPOLL}};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(transfers, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(destroy_mid_transfer, setup, teardown),
+    };
+    int arg = 1;
+    for (size_t i = 0; argc > arg && i < sizeof backends / sizeof backends[0]; i++) {
+        if (strcmp(argv[arg], backends[i].name) == 0) {
+            backend = backends[i].backend;
+            arg++;
+        }
+    }
+    if (argc > arg) {
+        for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+            if (strcmp(tests[i].name, argv[arg]) == 0)
+                return _cmocka_run_group_tests("contrib.curl", &tests[i], 1, group_setup,
+                                               group_teardown);
+        fprintf(stderr, "contrib.curl: no test named %s\n", argv[arg]);
+        return 2;
+    }
+    return cmocka_run_group_tests_name("contrib.curl", tests, group_setup, group_teardown);
+}
