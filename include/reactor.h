@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define REACTOR_VERSION_MAJOR 0 /**< This header's version: major (incompatible changes). */
-#define REACTOR_VERSION_MINOR 1 /**< This header's version: minor (additions). */
+#define REACTOR_VERSION_MINOR 2 /**< This header's version: minor (additions). */
 #define REACTOR_VERSION_PATCH 0 /**< This header's version: patch (fixes). */
 
 /** An event loop. Opaque; create with reactor_create(), free with reactor_destroy(). */
@@ -50,17 +50,22 @@ typedef int reactor_socket_t;
 /** A timer: an ID with a generation. 0 is never a valid timer. */
 typedef uint64_t reactor_timer_t;
 
-/* Events. READABLE and WRITABLE are requested; HANGUP and ERROR need no request. */
-/** Data, a pending connection, or end of stream. */
+/* Events. READABLE, WRITABLE and HALFCLOSE are requested; HANGUP and ERROR need no request. */
+/** Data, a pending connection, or end of stream (a read returns 0). */
 #define REACTOR_READABLE (1u << 0)
 /** The socket can be written, or a non-blocking connect completed. */
 #define REACTOR_WRITABLE (1u << 1)
-/** The peer shut down its sending side (with READABLE, while READABLE is requested) or the
- * connection is closed or reset. The socket may still be writable after a half-close. */
+/** The connection is closed in both directions or reset (POLLHUP, EPOLLHUP, AFD_POLL_ABORT). */
 #define REACTOR_HANGUP (1u << 2)
 /** The socket has a pending error or a connect failed; on the poll backend and on Windows also
  * a socket the application closed without reactor_remove (reported once). */
 #define REACTOR_ERROR (1u << 3)
+/** Opt-in: the peer shut down its sending side (a half-close: POLLRDHUP, EPOLLRDHUP,
+ * AFD_POLL_DISCONNECT); the socket may still be written. Reported only while requested, and
+ * level-triggered like the others (libuv's UV_DISCONNECT, libevent's EV_CLOSED). Without it a
+ * half-close shows as READABLE (end of stream) only. On the Windows poll (WSAPoll) backend a
+ * half-close and the peer's full close look the same: both are HALFCLOSE. */
+#define REACTOR_HALFCLOSE (1u << 4)
 
 /** Error codes: X(name, value, message). Values are ours and the same on every OS. */
 #define REACTOR_ERRNO_MAP(X)                                                                       \
@@ -149,12 +154,15 @@ REACTOR_API int reactor_create(reactor_t **out, const reactor_options_t *opts);
  * callback runs and the loop is freed when reactor_run() returns. */
 REACTOR_API void reactor_destroy(reactor_t *r);
 
-/** Registers socket s for events (READABLE|WRITABLE, or 0 for HANGUP/ERROR only); its number
- * goes to *out_chn. Errors: EINVAL, EBADF, EEXIST, ENOSPC, ENOMEM, ESYS. */
+/** Registers socket s for events (READABLE, WRITABLE, HALFCLOSE, or 0 for HANGUP/ERROR only);
+ * its number goes to *out_chn. A loop holds at most 65534 channels (ENOSPC): run one loop per
+ * thread for more. Errors: EINVAL, EBADF, EEXIST (s, or on Windows its base socket, is
+ * registered already), ENOSPC, ENOMEM, ESYS. */
 REACTOR_API int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb cb,
                             void *arg, reactor_chn_t *out_chn);
 /** Changes the events chn is watched for; takes effect at once, also for events already
- * collected in this iteration. Errors: EINVAL, EBADCHN, ENOMEM, ESYS. */
+ * collected in this iteration. Also revives a channel the backend stopped watching after an
+ * ERROR. Errors: EINVAL, EBADCHN, EBADF (its socket is gone), ENOMEM, ESYS. */
 REACTOR_API int reactor_modify(reactor_t *r, reactor_chn_t chn, unsigned events);
 /** Unregisters chn (never closes its socket); no callback for it runs after this returns.
  * Legal from any callback. Errors: EINVAL, EBADCHN. */
@@ -176,8 +184,50 @@ REACTOR_API void reactor_stop(reactor_t *r);
 /** The loop's cached monotonic time in milliseconds, updated every iteration. */
 REACTOR_API uint64_t reactor_now(const reactor_t *r);
 
+/** Runs one iteration that waits at most timeout_ms for an event (-1: without limit, 0: not
+ * at all), and less when a timer is due sooner; returns after that even if nothing happened.
+ * "Without limit" holds on an empty loop too, so that a reactor_wakeup() can end it. No timer
+ * is started for the bound. Returns as reactor_run(): 1 while channels or timers remain, 0
+ * when none do, or a negative error (EINVAL, EBUSY from a callback, ESYS). */
+REACTOR_API int reactor_run_timeout(reactor_t *r, int timeout_ms);
+/** The descriptor a foreign loop can wait on to nest this loop in it, in *out: the epoll
+ * descriptor (readable when an event is ready) or, on Windows, the I/O completion port handle.
+ * Before waiting on it, call reactor_run_timeout(r, 0), which also arms what changed, and
+ * wait no longer than reactor_backend_timeout(). Errors: EINVAL, ENOTSUP (the poll backend
+ * keeps no kernel set). */
+REACTOR_API int reactor_backend_fd(const reactor_t *r, intptr_t *out);
+/** Milliseconds until the next timer is due, rounded up: -1 when there is no timer, 0 when one
+ * is due. For a foreign loop that nests this one; -1 for NULL. */
+REACTOR_API int reactor_backend_timeout(const reactor_t *r);
+
+/** Stores a pointer for the application (libuv's loop->data, libev's ev_userdata). */
+REACTOR_API void reactor_set_data(reactor_t *r, void *data);
+/** The pointer stored by reactor_set_data(), or NULL. */
+REACTOR_API void *reactor_get_data(const reactor_t *r);
+
+/** The socket of channel chn, in *out. O(1). Errors: EINVAL, EBADCHN. */
+REACTOR_API int reactor_chn_socket(const reactor_t *r, reactor_chn_t chn, reactor_socket_t *out);
+/** The channel registered for socket s, in *out. O(1) expected. Errors: EINVAL, EBADCHN (no
+ * channel has that socket). */
+REACTOR_API int reactor_socket_chn(const reactor_t *r, reactor_socket_t s, reactor_chn_t *out);
+
+/** The operating system's error behind the last call on r that returned REACTOR_ESYS or
+ * REACTOR_EBADF: errno on POSIX; on Windows the WSAGetLastError() code, or the NTSTATUS of an
+ * NT call (negative as an int). 0 when none is known. A kernel ENOSPC (epoll's
+ * max_user_watches) is REACTOR_ESYS with ENOSPC here, not REACTOR_ENOSPC. */
+REACTOR_API int reactor_last_os_error(const reactor_t *r);
+
+/** After fork(), in the child: gives the loop a kernel set and a wake-up of its own (the
+ * parent's are left untouched) and registers every channel again, so that the child may go
+ * on using the loop while the parent does (libev's ev_loop_fork, libuv's uv_loop_fork). Call
+ * it in the child before any other call on r. Errors: EINVAL, ENOTSUP (Windows), ENOMEM,
+ * ESYS. */
+REACTOR_API int reactor_fork(reactor_t *r);
+
 /** Wakes a blocked iteration; the on_wakeup callback then runs on the loop thread. Wake-ups
- * coalesce. The only call that is safe from another thread. Errors: EINVAL, ESYS. */
+ * coalesce. The only call that is safe from another thread, and it is async-signal-safe: a
+ * signal handler may call it (set a flag, wake the loop, act on the flag in on_wakeup). It
+ * leaves errno as it found it. Errors: EINVAL, ESYS. */
 REACTOR_API int reactor_wakeup(reactor_t *r);
 
 /** A static message for an error code; "unknown error" for other values. */

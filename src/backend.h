@@ -70,6 +70,16 @@ typedef struct rx_backend_ops {
      * the core can add the live channels again: for a kernel set that can keep a watch the
      * backend could not delete (epoll, after a close with a dup alive). 0 or ESYS. */
     int (*reset)(void *be);
+    /* Optional (NULL: ENOTSUP). The descriptor (Windows: handle) a foreign loop can wait on. */
+    int (*fd)(const void *be, intptr_t *out);
+    /* Optional (NULL: ENOTSUP). In a forked child: a kernel set and a wake-up of its own, the
+     * parent's left as they are (closing the child's copies of their descriptors is fine, a
+     * change to a shared kernel set is not). The set starts empty: the core adds every channel
+     * again. 0, ENOMEM or ESYS. */
+    int (*fork)(void *be);
+    /* Optional. The OS error (errno, WSA error or NTSTATUS) behind the backend's last ESYS or
+     * EBADF, 0 if none is known. */
+    int (*os_error)(const void *be);
 } rx_backend_ops;
 
 extern const rx_backend_ops rx_poll_ops; /* poll() on POSIX, WSAPoll on Windows */

@@ -21,13 +21,18 @@ struct reactor {
     reactor_wakeup_cb on_wakeup;
     void *wakeup_arg;
     atomic_int wake_pending;
+    void *data;   /* reactor_set_data */
+    int os_error; /* reactor_last_os_error */
     int running;
     int stop;
     int closing; /* reactor_destroy was called from a callback: free when reactor_run returns */
     reactor_stats_t counts;
 };
 
-#define LOOP__VALID_EVENTS (REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HANGUP | REACTOR_ERROR)
+#define LOOP__INTEREST (REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HALFCLOSE)
+#define LOOP__VALID_EVENTS (LOOP__INTEREST | REACTOR_HANGUP | REACTOR_ERROR)
+/* reactor_run_timeout's iteration: one wait, bounded by its own timeout. */
+#define LOOP__BOUNDED 3
 #define LOOP__MS 1000000u
 
 static const rx_backend_ops *loop__backend(int backend)
@@ -137,6 +142,14 @@ void reactor_destroy(reactor_t *r)
     loop__free(r);
 }
 
+/* Records the OS error behind a backend call's ESYS or EBADF for reactor_last_os_error. */
+static int loop__failed(reactor_t *r, int err)
+{
+    if (err == REACTOR_ESYS || err == REACTOR_EBADF)
+        r->os_error = r->ops->os_error ? r->ops->os_error(r->be) : 0;
+    return err;
+}
+
 /* ---- channels ---- */
 
 int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb cb, void *arg,
@@ -144,13 +157,17 @@ int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb
 {
     if (!r || !cb || !out_chn || (events & ~LOOP__VALID_EVENTS))
         return REACTOR_EINVAL;
-    if (s == REACTOR_INVALID_SOCKET)
+    if (s == REACTOR_INVALID_SOCKET) {
+        r->os_error = 0;
         return REACTOR_EBADF;
+    }
 #if !defined(_WIN32)
-    if (s < 0)
+    if (s < 0) {
+        r->os_error = 0;
         return REACTOR_EBADF;
+    }
 #endif
-    events &= REACTOR_READABLE | REACTOR_WRITABLE;
+    events &= LOOP__INTEREST;
     if (rx_table_find_socket(&r->table, s) >= 0)
         return REACTOR_EEXIST;
     int err = rx_table_reserve(&r->table);
@@ -166,7 +183,7 @@ int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb
     uint32_t slot = r->table.count;
     err = r->ops->add(r->be, slot, rx_table_next_id(&r->table), s, events);
     if (err)
-        return err;
+        return loop__failed(r, err);
     rx_table_add(&r->table, s, events, cb, arg);
     *out_chn = r->table.rec[slot].chn;
     return 0;
@@ -179,12 +196,12 @@ int reactor_modify(reactor_t *r, reactor_chn_t chn, unsigned events)
     int32_t slot = rx_table_find(&r->table, chn);
     if (slot < 0)
         return REACTOR_EBADCHN;
-    events &= REACTOR_READABLE | REACTOR_WRITABLE;
+    events &= LOOP__INTEREST;
     rx_record *rec = &r->table.rec[slot];
     int err = r->ops->modify(r->be, (uint32_t)slot, rx_table_id(&r->table, (uint32_t)slot),
                              rec->sock, events);
     if (err)
-        return err;
+        return loop__failed(r, err);
     rec->events = (uint8_t)events;
     return 0;
 }
@@ -232,35 +249,48 @@ static int loop__alive(const reactor_t *r)
     return r->table.count > 0 || r->timers.len > 0;
 }
 
-/* Milliseconds to wait: 0 when stopping or a timer is due, -1 for none, else rounded up. */
-static int loop__timeout(const reactor_t *r, reactor_run_mode mode)
+/* Milliseconds until the next timer is due: -1 for none, 0 when due, else rounded up. */
+static int loop__timer_ms(const reactor_t *r, uint64_t now)
 {
-    if (mode == REACTOR_RUN_NOWAIT || r->stop)
-        return 0;
     uint64_t due = rx_timers_next_due(&r->timers);
     if (due == UINT64_MAX)
         return -1;
-    if (due <= r->now_ns)
+    if (due <= now)
         return 0;
-    uint64_t ms = (due - r->now_ns + LOOP__MS - 1) / LOOP__MS;
+    uint64_t ms = (due - now + LOOP__MS - 1) / LOOP__MS;
     return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* Milliseconds to wait: 0 when stopping or a timer is due, -1 for none, else rounded up, and
+ * no more than bound (-1: none). */
+static int loop__timeout(const reactor_t *r, int mode, int bound)
+{
+    if (mode == REACTOR_RUN_NOWAIT || r->stop)
+        return 0;
+    int ms = loop__timer_ms(r, r->now_ns);
+    return bound >= 0 && (ms < 0 || bound < ms) ? bound : ms;
 }
 
 /* A report that names no live channel before any callback of the iteration ran can only come
  * from a watch the backend could not delete (epoll: the application closed the descriptor while
  * a dup kept the socket open). Level-triggered, it would come back every wait: rebuild the
  * backend's set from the table. */
-static void loop__rebuild(reactor_t *r)
+static void loop__readd(reactor_t *r)
 {
-    if (r->ops->reset(r->be) != 0)
-        return;
-    r->counts.backend_resets++;
     for (uint32_t slot = 0; slot < r->table.count; slot++) {
         const rx_record *rec = &r->table.rec[slot];
         /* A descriptor closed without reactor_remove fails here and stays unwatched, as the
          * kernel had already left it. */
         (void)r->ops->add(r->be, slot, rx_table_id(&r->table, slot), rec->sock, rec->events);
     }
+}
+
+static void loop__rebuild(reactor_t *r)
+{
+    if (r->ops->reset(r->be) != 0)
+        return;
+    r->counts.backend_resets++;
+    loop__readd(r);
 }
 
 /* fresh: no callback has run yet in this iteration, so a stale report is a ghost watch. */
@@ -304,10 +334,12 @@ static void loop__run_timers(reactor_t *r)
     }
 }
 
-static int loop__iterate(reactor_t *r, reactor_run_mode mode)
+/* mode: a reactor_run_mode, or LOOP__BOUNDED (waits at most bound ms, once). */
+static int loop__iterate(reactor_t *r, int mode, int bound)
 {
     r->now_ns = rx_clock_ns();
-    int timeout = loop__timeout(r, mode);
+    uint64_t until = bound > 0 ? r->now_ns + (uint64_t)bound * LOOP__MS : r->now_ns;
+    int timeout = loop__timeout(r, mode, bound);
     for (;;) {
         r->ready.n = 0;
         r->ready.woken = 0;
@@ -315,14 +347,20 @@ static int loop__iterate(reactor_t *r, reactor_run_mode mode)
         r->counts.stale_completions += r->ready.stale;
         r->ready.stale = 0;
         if (err)
-            return err;
+            return loop__failed(r, err);
         r->now_ns = rx_clock_ns();
-        /* A wait can end before its time (a signal; Windows waits by clock tick): in ONCE
-         * mode wait again, so that ONCE returns only once something happened. */
-        if (mode != REACTOR_RUN_ONCE || timeout == 0 || r->ready.n || r->ready.woken || r->stop ||
+        /* A wait can end before its time (a signal; Windows waits by clock tick): ONCE waits
+         * again until something happened, a bounded wait until its time is up. */
+        int again = mode == REACTOR_RUN_ONCE || (mode == LOOP__BOUNDED && bound != 0);
+        if (!again || timeout == 0 || r->ready.n || r->ready.woken || r->stop ||
             rx_timers_next_due(&r->timers) <= r->now_ns)
             break;
-        timeout = loop__timeout(r, mode);
+        if (mode == LOOP__BOUNDED && bound > 0) {
+            if (r->now_ns >= until)
+                break;
+            bound = (int)((until - r->now_ns + LOOP__MS - 1) / LOOP__MS);
+        }
+        timeout = loop__timeout(r, mode, mode == LOOP__BOUNDED ? bound : -1);
     }
     r->counts.iterations++;
     int fresh = 1;
@@ -340,6 +378,18 @@ static int loop__iterate(reactor_t *r, reactor_run_mode mode)
     return 0;
 }
 
+/* The end of a run: the stop request is used up, and a destroy from a callback happens now. */
+static int loop__finish(reactor_t *r, int err)
+{
+    r->stop = 0;
+    r->running = 0;
+    if (r->closing) {
+        loop__free(r);
+        return 0;
+    }
+    return err ? err : loop__alive(r);
+}
+
 int reactor_run(reactor_t *r, reactor_run_mode mode)
 {
     if (!r || mode < REACTOR_RUN_DEFAULT || mode > REACTOR_RUN_NOWAIT)
@@ -349,18 +399,23 @@ int reactor_run(reactor_t *r, reactor_run_mode mode)
     r->running = 1;
     int err = 0;
     if (mode == REACTOR_RUN_DEFAULT) {
-        while (!r->stop && loop__alive(r) && !(err = loop__iterate(r, mode)))
+        while (!r->stop && loop__alive(r) && !(err = loop__iterate(r, mode, -1)))
             ;
     } else if (!r->stop && (loop__alive(r) || mode == REACTOR_RUN_NOWAIT || r->on_wakeup)) {
-        err = loop__iterate(r, mode);
+        err = loop__iterate(r, mode, -1);
     }
-    r->stop = 0;
-    r->running = 0;
-    if (r->closing) {
-        loop__free(r);
-        return 0;
-    }
-    return err ? err : loop__alive(r);
+    return loop__finish(r, err);
+}
+
+int reactor_run_timeout(reactor_t *r, int timeout_ms)
+{
+    if (!r || timeout_ms < -1)
+        return REACTOR_EINVAL;
+    if (r->running)
+        return REACTOR_EBUSY;
+    r->running = 1;
+    int err = r->stop ? 0 : loop__iterate(r, LOOP__BOUNDED, timeout_ms);
+    return loop__finish(r, err);
 }
 
 void reactor_stop(reactor_t *r)
@@ -374,6 +429,9 @@ uint64_t reactor_now(const reactor_t *r)
     return r ? r->now_ns / LOOP__MS : 0;
 }
 
+/* Async-signal-safe: a lock-free atomic and one write (which keeps errno, see wakeup.c). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "reactor_wakeup must stay async-signal-safe");
+
 int reactor_wakeup(reactor_t *r)
 {
     if (!r)
@@ -385,6 +443,71 @@ int reactor_wakeup(reactor_t *r)
     if (err)
         atomic_store(&r->wake_pending, 0);
     return err;
+}
+
+int reactor_backend_fd(const reactor_t *r, intptr_t *out)
+{
+    if (!r || !out)
+        return REACTOR_EINVAL;
+    return r->ops->fd ? r->ops->fd(r->be, out) : REACTOR_ENOTSUP;
+}
+
+int reactor_backend_timeout(const reactor_t *r)
+{
+    return r ? loop__timer_ms(r, rx_clock_ns()) : -1;
+}
+
+void reactor_set_data(reactor_t *r, void *data)
+{
+    if (r)
+        r->data = data;
+}
+
+void *reactor_get_data(const reactor_t *r)
+{
+    return r ? r->data : NULL;
+}
+
+int reactor_chn_socket(const reactor_t *r, reactor_chn_t chn, reactor_socket_t *out)
+{
+    if (!r || !out)
+        return REACTOR_EINVAL;
+    int32_t slot = rx_table_find(&r->table, chn);
+    if (slot < 0)
+        return REACTOR_EBADCHN;
+    *out = r->table.rec[slot].sock;
+    return 0;
+}
+
+int reactor_socket_chn(const reactor_t *r, reactor_socket_t s, reactor_chn_t *out)
+{
+    if (!r || !out)
+        return REACTOR_EINVAL;
+    int32_t slot = rx_table_find_socket(&r->table, s);
+    if (slot < 0)
+        return REACTOR_EBADCHN;
+    *out = r->table.rec[slot].chn;
+    return 0;
+}
+
+int reactor_last_os_error(const reactor_t *r)
+{
+    return r ? r->os_error : 0;
+}
+
+int reactor_fork(reactor_t *r)
+{
+    if (!r)
+        return REACTOR_EINVAL;
+    if (!r->ops->fork)
+        return REACTOR_ENOTSUP;
+    int err = r->ops->fork(r->be);
+    if (err)
+        return loop__failed(r, err);
+    /* A wake-up the parent had pending stays the parent's. */
+    atomic_store(&r->wake_pending, 0);
+    loop__readd(r);
+    return 0;
 }
 
 const char *reactor_backend_name(const reactor_t *r)

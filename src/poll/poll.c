@@ -14,27 +14,32 @@ typedef struct poll__state {
     rx_alloc *alloc;
     rx_wakeup wake;
     rx_pollfd *pfd; /* [0] wake-up, [1..count] channels */
-    rx_id *ids;     /* ids[slot] */
+    rx_id *ids;     /* ids[slot], with POLL__HALF when HALFCLOSE is asked for */
     uint32_t count;
     uint32_t pfd_cap, ids_cap;
+    int os_error; /* errno or WSA error of the last failure */
 } poll__state;
+
+/* An ID uses the low 48 bits: the top one says the channel asked for HALFCLOSE, which WSAPoll's
+ * event mask cannot say (it has no POLLRDHUP). */
+#define POLL__HALF ((rx_id)1 << 63)
 
 static short poll__mask(unsigned events)
 {
     short m = 0;
-    if (events & REACTOR_READABLE) {
+    if (events & REACTOR_READABLE)
         m |= POLLIN;
-#ifdef POLLRDHUP
-        m |= POLLRDHUP; /* peer shut down its side: reported as HANGUP */
-#endif
-    }
     if (events & REACTOR_WRITABLE)
         m |= POLLOUT;
+#ifdef POLLRDHUP
+    if (events & REACTOR_HALFCLOSE)
+        m |= POLLRDHUP; /* level-triggered: asked for only by whoever wants to hear it */
+#endif
     return m;
 }
 
-/* requested: the entry's events, which say whether READABLE is asked for. */
-static unsigned poll__events(short revents, short requested)
+/* The REACTOR_* events revents means, kept to what the entry asked for (and HANGUP, ERROR). */
+static unsigned poll__events(short revents, short requested, int half)
 {
     unsigned ev = 0;
     if (revents & POLLIN)
@@ -42,19 +47,30 @@ static unsigned poll__events(short revents, short requested)
     if (revents & POLLOUT)
         ev |= REACTOR_WRITABLE;
     if (revents & POLLHUP) {
+        /* WSAPoll says POLLHUP for the peer's FIN alone, and a reset adds POLLERR; POSIX says
+         * it when both directions are closed. */
         if (!RX_POLL_OS_HUP_ON_HALF_CLOSE || (revents & POLLERR))
             ev |= REACTOR_HANGUP;
-        else if (requested & POLLIN)
-            ev |= REACTOR_HANGUP | REACTOR_READABLE; /* the FIN: end of stream reads as 0 */
-        /* else a half-close nobody asked about, as POLLRDHUP is left out on POSIX. */
+        else
+            ev |= REACTOR_HALFCLOSE | REACTOR_READABLE; /* the FIN: end of stream reads as 0 */
     }
 #ifdef POLLRDHUP
     if (revents & POLLRDHUP)
-        ev |= REACTOR_HANGUP;
+        ev |= REACTOR_HALFCLOSE;
 #endif
     if (revents & (POLLERR | POLLNVAL))
         ev |= REACTOR_ERROR;
-    return ev;
+    unsigned want = REACTOR_HANGUP | REACTOR_ERROR | (half ? REACTOR_HALFCLOSE : 0u);
+    if (requested & POLLIN)
+        want |= REACTOR_READABLE;
+    if (requested & POLLOUT)
+        want |= REACTOR_WRITABLE;
+    return ev & want;
+}
+
+static rx_id poll__tag(rx_id id, unsigned events)
+{
+    return (events & REACTOR_HALFCLOSE) ? id | POLL__HALF : id;
 }
 
 static int poll__init(void **out, rx_alloc *alloc)
@@ -98,10 +114,12 @@ static int poll__reserve(void *be, uint32_t capacity)
 static int poll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
     poll__state *p = be;
-    if (!rx_poll_os_is_socket(s))
+    if (!rx_poll_os_is_socket(s)) {
+        p->os_error = rx_poll_os_error();
         return REACTOR_EBADF;
+    }
     rx_poll_os_set(&p->pfd[slot + 1], s, poll__mask(events));
-    p->ids[slot] = id;
+    p->ids[slot] = poll__tag(id, events);
     p->count = slot + 1;
     return 0;
 }
@@ -109,9 +127,9 @@ static int poll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
 static int poll__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
     poll__state *p = be;
-    (void)id;
     /* Also re-arms an entry that poll__poll parked. */
     rx_poll_os_set(&p->pfd[slot + 1], s, poll__mask(events));
+    p->ids[slot] = poll__tag(id, events);
     return 0;
 }
 
@@ -130,8 +148,12 @@ static int poll__poll(void *be, int timeout_ms, rx_sink *sink)
     poll__state *p = be;
     int interrupted;
     int n = rx_poll_os_wait(p->pfd, p->count + 1, timeout_ms, &interrupted);
-    if (n < 0)
-        return interrupted ? 0 : REACTOR_ESYS;
+    if (n < 0) {
+        if (interrupted)
+            return 0;
+        p->os_error = rx_poll_os_error();
+        return REACTOR_ESYS;
+    }
     /* n: how many entries may have revents; the wake-up entry is one of them. */
     if (n > 0 && p->pfd[0].revents) {
         rx_wakeup_drain(&p->wake);
@@ -145,7 +167,7 @@ static int poll__poll(void *be, int timeout_ms, rx_sink *sink)
         n--;
         if (rx_poll_os_parked(&p->pfd[i], &p->wake))
             continue;
-        unsigned ev = poll__events(re, p->pfd[i].events);
+        unsigned ev = poll__events(re, p->pfd[i].events, (p->ids[i - 1] & POLL__HALF) != 0);
         /* POLLNVAL: closed without reactor_remove, reported as ERROR once. Nothing to report
          * (WSAPoll's POLLHUP for a half-close on a channel not reading): the same condition
          * comes back at once. Either way, park the entry until reactor_modify, or every wait
@@ -164,6 +186,30 @@ static int poll__wakeup(void *be)
     return rx_wakeup_signal(&p->wake);
 }
 
+static int poll__os_error(const void *be)
+{
+    return ((const poll__state *)be)->os_error;
+}
+
+#if RX_POLL_OS_FORK
+/* In a forked child: the wake-up descriptor is shared with the parent (a wake-up would reach
+ * either loop). A new one; the child's copy of the old one is closed. poll() keeps no kernel
+ * set, so the entries stand. */
+static int poll__fork(void *be)
+{
+    poll__state *p = be;
+    rx_wakeup wake;
+    if (rx_wakeup_open(&wake) != 0) {
+        p->os_error = rx_poll_os_error();
+        return REACTOR_ESYS;
+    }
+    rx_wakeup_close(&p->wake);
+    p->wake = wake;
+    rx_poll_os_set(&p->pfd[0], p->wake.rfd, POLLIN);
+    return 0;
+}
+#endif
+
 const rx_backend_ops rx_poll_ops = {
     .name = "poll",
     .init = poll__init,
@@ -175,4 +221,8 @@ const rx_backend_ops rx_poll_ops = {
     .poll = poll__poll,
     .wakeup = poll__wakeup,
     .stats = NULL,
+    .os_error = poll__os_error,
+#if RX_POLL_OS_FORK
+    .fork = poll__fork,
+#endif
 };

@@ -67,6 +67,13 @@ static inline int rx_poll_os_parked(const rx_pollfd *e, const rx_wakeup *w)
 /* WSAPoll cannot leave out POLLHUP, and reports it on the peer's FIN alone (a half-close),
  * with or without POLLRDNORM; POLLRDHUP does not exist. A reset adds POLLERR. */
 #define RX_POLL_OS_HUP_ON_HALF_CLOSE 1
+/* No fork on Windows. */
+#define RX_POLL_OS_FORK 0
+
+static inline int rx_poll_os_error(void)
+{
+    return WSAGetLastError();
+}
 
 #else
 #include <errno.h>
@@ -109,8 +116,14 @@ static inline int rx_poll_os_parked(const rx_pollfd *e, const rx_wakeup *w)
 }
 
 /* POLLHUP means both directions are closed; a half-close is POLLRDHUP, requested only with
- * READABLE. */
+ * HALFCLOSE. */
 #define RX_POLL_OS_HUP_ON_HALF_CLOSE 0
+#define RX_POLL_OS_FORK 1
+
+static inline int rx_poll_os_error(void)
+{
+    return errno;
+}
 
 #endif
 

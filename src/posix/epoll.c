@@ -16,15 +16,18 @@ typedef struct epoll__state {
     rx_wakeup wake;
     struct epoll_event *evs; /* room for every channel plus the wake-up */
     uint32_t evs_cap;
+    int os_error; /* errno of the last failure */
 } epoll__state;
 
 static uint32_t epoll__mask(unsigned events)
 {
     uint32_t m = 0;
     if (events & REACTOR_READABLE)
-        m |= EPOLLIN | EPOLLRDHUP; /* peer shut down its side: reported as HANGUP */
+        m |= EPOLLIN;
     if (events & REACTOR_WRITABLE)
         m |= EPOLLOUT;
+    if (events & REACTOR_HALFCLOSE)
+        m |= EPOLLRDHUP; /* level-triggered: asked for only by whoever wants to hear it */
     return m;
 }
 
@@ -35,15 +38,19 @@ static unsigned epoll__events(uint32_t e)
         ev |= REACTOR_READABLE;
     if (e & EPOLLOUT)
         ev |= REACTOR_WRITABLE;
-    if (e & (EPOLLHUP | EPOLLRDHUP))
+    if (e & EPOLLRDHUP)
+        ev |= REACTOR_HALFCLOSE;
+    if (e & EPOLLHUP)
         ev |= REACTOR_HANGUP;
     if (e & EPOLLERR)
         ev |= REACTOR_ERROR;
     return ev;
 }
 
-static int epoll__error(int e)
+/* ENOSPC (max_user_watches) is the kernel's limit, not the channel table's: ESYS. */
+static int epoll__error(epoll__state *p, int e)
 {
+    p->os_error = e;
     switch (e) {
     case EBADF:
     case EPERM: /* a regular file or a descriptor epoll cannot watch */
@@ -120,7 +127,7 @@ static int epoll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, uns
     (void)slot;
     struct epoll_event ev = {.events = epoll__mask(events), .data.u64 = id};
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, s, &ev) != 0)
-        return epoll__error(errno);
+        return epoll__error(p, errno);
     return 0;
 }
 
@@ -130,7 +137,7 @@ static int epoll__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, 
     (void)slot;
     struct epoll_event ev = {.events = epoll__mask(events), .data.u64 = id};
     if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, s, &ev) != 0)
-        return epoll__error(errno);
+        return epoll__error(p, errno);
     return 0;
 }
 
@@ -147,12 +154,48 @@ static void epoll__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reac
     (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, s, &ev);
 }
 
+static int epoll__fd(const void *be, intptr_t *out)
+{
+    *out = ((const epoll__state *)be)->epfd;
+    return 0;
+}
+
+static int epoll__os_error(const void *be)
+{
+    return ((const epoll__state *)be)->os_error;
+}
+
+/* In a forked child: the epoll set and the eventfd are shared with the parent, so a change to
+ * either would reach it. New ones; the child's copies of the old descriptors are closed. */
+static int epoll__fork(void *be)
+{
+    epoll__state *p = be;
+    rx_wakeup wake;
+    if (rx_wakeup_open(&wake) != 0) {
+        p->os_error = errno;
+        return REACTOR_ESYS;
+    }
+    int epfd = epoll__new_set(&wake);
+    if (epfd < 0) {
+        p->os_error = errno;
+        rx_wakeup_close(&wake);
+        return REACTOR_ESYS;
+    }
+    rx_wakeup_close(&p->wake);
+    close(p->epfd);
+    p->wake = wake;
+    p->epfd = epfd;
+    return 0;
+}
+
 static int epoll__reset(void *be)
 {
     epoll__state *p = be;
     int epfd = epoll__new_set(&p->wake);
-    if (epfd < 0)
+    if (epfd < 0) {
+        p->os_error = errno;
         return REACTOR_ESYS;
+    }
     close(p->epfd);
     p->epfd = epfd;
     return 0;
@@ -162,8 +205,12 @@ static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
 {
     epoll__state *p = be;
     int n = epoll_wait(p->epfd, p->evs, (int)p->evs_cap, timeout_ms);
-    if (n < 0)
-        return errno == EINTR ? 0 : REACTOR_ESYS;
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        p->os_error = errno;
+        return REACTOR_ESYS;
+    }
     for (int i = 0; i < n; i++) {
         if (p->evs[i].data.u64 == 0) {
             rx_wakeup_drain(&p->wake);
@@ -193,4 +240,7 @@ const rx_backend_ops rx_epoll_ops = {
     .wakeup = epoll__wakeup,
     .stats = NULL,
     .reset = epoll__reset,
+    .fd = epoll__fd,
+    .fork = epoll__fork,
+    .os_error = epoll__os_error,
 };

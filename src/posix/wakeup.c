@@ -46,8 +46,11 @@ void rx_wakeup_close(rx_wakeup *w)
     w->rfd = w->wfd = -1;
 }
 
+/* Async-signal-safe (reactor_wakeup may be called from a signal handler): write() only, and
+ * errno is left as the interrupted code had it. */
 int rx_wakeup_signal(rx_wakeup *w)
 {
+    int saved = errno, err = 0;
     uint64_t one = 1;
     for (;;) {
 #if defined(__linux__)
@@ -56,11 +59,14 @@ int rx_wakeup_signal(rx_wakeup *w)
         ssize_t n = write(w->wfd, &one, 1);
 #endif
         if (n > 0 || (n < 0 && errno == EAGAIN))
-            return 0;
+            break;
         if (n < 0 && errno == EINTR)
             continue;
-        return REACTOR_ESYS;
+        err = REACTOR_ESYS;
+        break;
     }
+    errno = saved;
+    return err;
 }
 
 void rx_wakeup_drain(rx_wakeup *w)

@@ -183,11 +183,13 @@ const rx_afd_kernel rx_afd_nt = {
 uint32_t rx_afd_mask(unsigned events)
 {
     /* Errors, resets and an application close are always watched. A graceful close (the
-     * peer's FIN, level-triggered) only with READABLE, where it reads as end of stream: as
-     * with POLLRDHUP, watching it otherwise would report HANGUP every iteration. */
+     * peer's FIN, level-triggered) only with READABLE, where it reads as end of stream, or
+     * HALFCLOSE: watching it otherwise would complete the poll at once every iteration. */
     uint32_t m = RX_AFD_POLL_ABORT | RX_AFD_POLL_CONNECT_FAIL | RX_AFD_POLL_LOCAL_CLOSE;
     if (events & REACTOR_READABLE)
         m |= RX_AFD_POLL_RECEIVE | RX_AFD_POLL_ACCEPT | RX_AFD_POLL_DISCONNECT;
+    if (events & REACTOR_HALFCLOSE)
+        m |= RX_AFD_POLL_DISCONNECT;
     if (events & REACTOR_WRITABLE)
         m |= RX_AFD_POLL_SEND;
     return m;
@@ -204,7 +206,7 @@ unsigned rx_afd_events(uint32_t afd)
     if (afd & RX_AFD_POLL_SEND)
         ev |= REACTOR_WRITABLE;
     if (afd & RX_AFD_POLL_DISCONNECT)
-        ev |= REACTOR_READABLE | REACTOR_HANGUP;
+        ev |= REACTOR_READABLE | REACTOR_HALFCLOSE; /* end of stream reads as 0 */
     if (afd & RX_AFD_POLL_ABORT)
         ev |= REACTOR_HANGUP | REACTOR_ERROR;
     if (afd & (RX_AFD_POLL_CONNECT_FAIL | RX_AFD_POLL_LOCAL_CLOSE))
@@ -225,11 +227,12 @@ int rx_afd_transient(int32_t status)
     }
 }
 
-int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out)
+int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out, int *wsa_error)
 {
     static const uint32_t below[] = {RX_SIO_BSP_HANDLE_SELECT, RX_SIO_BSP_HANDLE_POLL,
                                      RX_SIO_BSP_HANDLE};
     const uintptr_t invalid = ~(uintptr_t)0;
+    int last = 0;
     /* Some layered providers refuse SIO_BASE_HANDLE but still answer the select/poll queries
      * with the handle one layer down; walk down (bounded) and ask again there. */
     for (int depth = 0; depth < 8; depth++) {
@@ -239,8 +242,9 @@ int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out)
             *out = h;
             return 0;
         }
+        last = err;
         if (err == RX_WSAENOTSOCK)
-            return REACTOR_EBADF;
+            break;
         uintptr_t next = invalid;
         for (size_t i = 0; i < sizeof below / sizeof below[0] && next == invalid; i++) {
             h = invalid;
@@ -248,8 +252,10 @@ int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out)
                 next = h;
         }
         if (next == invalid)
-            return REACTOR_EBADF;
+            break;
         sock = next;
     }
+    if (wsa_error)
+        *wsa_error = last;
     return REACTOR_EBADF;
 }

@@ -111,7 +111,8 @@ unsigned rx_afd_events(uint32_t afd);
 int rx_afd_transient(int32_t status);
 
 /* The socket's base (AFD) handle: SIO_BASE_HANDLE, else the handles layered providers hand
- * out for select and poll. 0 or REACTOR_EBADF. */
-int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out);
+ * out for select and poll. 0, or REACTOR_EBADF with the last WSA error in *wsa_error (which may
+ * be NULL). */
+int rx_afd_base_handle(const rx_afd_kernel *k, uintptr_t sock, uintptr_t *out, int *wsa_error);
 
 #endif

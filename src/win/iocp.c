@@ -42,6 +42,7 @@ typedef struct iocp__state {
     uint64_t pending, undrained;
     rx_afd_completion *batch; /* written only inside a dequeue call */
     uint32_t batch_cap;
+    int os_error; /* the WSA error or NTSTATUS of the last failure */
 } iocp__state;
 
 /* A status the kernel returns at once has a packet following unless it is an error (severity
@@ -282,7 +283,7 @@ static int iocp__probe(iocp__state *b)
     int err = 0;
     int32_t status = 0;
     rx_pinned *s = NULL;
-    if (rx_afd_base_handle(b->k, sock, &base) != 0) {
+    if (rx_afd_base_handle(b->k, sock, &base, NULL) != 0) {
         err = REACTOR_ENOTSUP;
         goto out;
     }
@@ -407,7 +408,7 @@ static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
     (void)slot;
     reactor_chn_t chn = rx_id_chn(id);
     uintptr_t base;
-    int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base);
+    int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base, &b->os_error);
     if (err)
         return err;
     if (chn >= b->by_num_cap && (err = iocp__grow_numbers(b, (uint32_t)chn + 1)))
@@ -417,10 +418,12 @@ static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
     rx_pinned *top = iocp__find(b, rx_base_map_get(&b->bases, base));
     if (top && !(top->flags & RX_PIN_ORPHAN))
         return REACTOR_EEXIST;
-    int32_t status;
+    int32_t status = 0;
     rx_pinned *st = rx_pool_get(&b->pool, &err, &status);
-    if (!st)
+    if (!st) {
+        b->os_error = status; /* the helper handle's NTSTATUS, when that failed */
         return err;
+    }
     st->id = id;
     st->base = base;
     st->events = (uint8_t)events;
@@ -440,7 +443,7 @@ static int iocp__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, u
         /* Revived after an error or a close: the handle value it had may be another socket's
          * by now, so ask the socket again. */
         uintptr_t base;
-        int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base);
+        int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base, &b->os_error);
         if (!err)
             err = rx_base_map_reserve(&b->bases, b->alloc, b->bases.count + 1);
         if (err)
@@ -562,8 +565,10 @@ static int iocp__take(iocp__state *b, int timeout_ms, rx_sink *sink)
         int32_t st = b->k->dequeue(b->port, b->batch, b->batch_cap, &n, timeout_ms);
         if (st == RX_STATUS_TIMEOUT)
             return got;
-        if (st != RX_STATUS_SUCCESS)
+        if (st != RX_STATUS_SUCCESS) {
+            b->os_error = st;
             return REACTOR_ESYS;
+        }
         for (uint32_t i = 0; i < n; i++)
             iocp__complete(b, &b->batch[i], sink);
         got = 1;
@@ -608,6 +613,17 @@ static int iocp__wakeup(void *be)
     return b->k->post(b->port, IOCP__KEY_WAKE) == RX_STATUS_SUCCESS ? 0 : REACTOR_ESYS;
 }
 
+static int iocp__fd(const void *be, intptr_t *out)
+{
+    *out = (intptr_t)((const iocp__state *)be)->port;
+    return 0;
+}
+
+static int iocp__os_error(const void *be)
+{
+    return ((const iocp__state *)be)->os_error;
+}
+
 static void iocp__stats(const void *be, reactor_stats_t *out)
 {
     const iocp__state *b = be;
@@ -641,4 +657,6 @@ const rx_backend_ops rx_afd_ops = {
     .poll = iocp__poll,
     .wakeup = iocp__wakeup,
     .stats = iocp__stats,
+    .fd = iocp__fd,
+    .os_error = iocp__os_error,
 };

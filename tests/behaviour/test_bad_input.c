@@ -260,7 +260,7 @@ static void bad_event_bits_are_einval(void **state)
     bad__open(f, &w);
     reactor_socket_t other[2];
     sup_new_pair(f, other);
-    const unsigned bad[] = {1u << 4, 1u << 31, REACTOR_READABLE | (1u << 5), ~0u};
+    const unsigned bad[] = {1u << 5, 1u << 31, REACTOR_READABLE | (1u << 6), ~0u};
     reactor_chn_t chn = 7;
     sup_probe p = {0};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

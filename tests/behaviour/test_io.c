@@ -227,20 +227,57 @@ static int io__saw_hangup(void *ctx)
     return (((sup_probe *)ctx)->events & REACTOR_HANGUP) != 0;
 }
 
-static void tcp_peer_shutdown_reports_hangup_when_readable_is_requested(void **state)
+static int io__saw_halfclose(void *ctx)
+{
+    return (((sup_probe *)ctx)->events & REACTOR_HALFCLOSE) != 0;
+}
+
+static int io__saw_readable(void *ctx)
+{
+    return (((sup_probe *)ctx)->events & REACTOR_READABLE) != 0;
+}
+
+static void tcp_peer_shutdown_reports_halfclose_when_requested(void **state)
 {
     sup_loop *f = *state;
     reactor_socket_t sv[2];
     sup_new_tcp_pair(f, sv);
     sup_probe p = {0};
-    io__add(f, sv[0], REACTOR_READABLE, &p);
+    io__add(f, sv[0], REACTOR_READABLE | REACTOR_HALFCLOSE, &p);
     assert_int_equal(reactor_run(f->r, REACTOR_RUN_NOWAIT), 1);
     assert_int_equal(p.calls, 0);
     assert_int_equal(sup_shutdown_write(sv[1]), 0);
-    assert_true(sup_run_until(f, io__saw_hangup, &p, SUP_WAIT_MS));
+    assert_true(sup_run_until(f, io__saw_halfclose, &p, SUP_WAIT_MS));
     assert_true(p.events & REACTOR_READABLE);
-    /* Half-closed only: our side can still send to the peer. */
+    /* A half-close is not a hang-up; our side can still send to the peer. */
+    assert_false(p.events & REACTOR_HANGUP);
     sup_send_byte(sv[0]);
+}
+
+static void tcp_peer_shutdown_is_only_readable_without_halfclose(void **state)
+{
+    /* HALFCLOSE is opt-in (libuv's UV_DISCONNECT, libevent's EV_CLOSED): without it the FIN
+     * shows as end of stream only. */
+    sup_loop *f = *state;
+    reactor_socket_t sv[2];
+    sup_new_tcp_pair(f, sv);
+    sup_probe p = {0};
+    io__add(f, sv[0], REACTOR_READABLE, &p);
+    assert_int_equal(sup_shutdown_write(sv[1]), 0);
+    assert_true(sup_run_until(f, io__saw_readable, &p, SUP_WAIT_MS));
+    assert_false(p.events & (REACTOR_HALFCLOSE | REACTOR_HANGUP));
+}
+
+static void halfclose_alone_is_reported_without_readable(void **state)
+{
+    sup_loop *f = *state;
+    reactor_socket_t sv[2];
+    sup_new_tcp_pair(f, sv);
+    sup_probe p = {0};
+    io__add(f, sv[0], REACTOR_HALFCLOSE, &p);
+    assert_int_equal(sup_shutdown_write(sv[1]), 0);
+    assert_true(sup_run_until(f, io__saw_halfclose, &p, SUP_WAIT_MS));
+    assert_false(p.events & (REACTOR_READABLE | REACTOR_HANGUP));
 }
 
 static void tcp_peer_reset_reports_hangup(void **state)
@@ -409,8 +446,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(peer_close_reports_hangup, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(hangup_is_reported_without_being_requested, sup_setup,
                                         sup_teardown),
-        cmocka_unit_test_setup_teardown(tcp_peer_shutdown_reports_hangup_when_readable_is_requested,
+        cmocka_unit_test_setup_teardown(tcp_peer_shutdown_reports_halfclose_when_requested,
                                         sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(tcp_peer_shutdown_is_only_readable_without_halfclose,
+                                        sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(halfclose_alone_is_reported_without_readable, sup_setup,
+                                        sup_teardown),
         cmocka_unit_test_setup_teardown(tcp_peer_reset_reports_hangup, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(
             socket_closed_without_remove_is_reported_once_where_documented, sup_setup,

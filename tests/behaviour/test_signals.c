@@ -2,6 +2,10 @@
  * ONCE must keep waiting through interruptions and return only once something happened. */
 #include "fixture.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
 static void tm__count(reactor_t *r, reactor_timer_t t, void *arg)
 {
     (void)r;
@@ -51,9 +55,66 @@ static void once_keeps_waiting_through_interrupted_waits(void **state)
     assert_int_equal(reactor_timer_stop(f->r, t), 0);
 }
 
+/* ---- reactor_wakeup from a real signal handler ---- */
+
+static reactor_t *sg__loop;
+static volatile sig_atomic_t sg__flag;
+static volatile sig_atomic_t sg__rc = 1;
+
+/* The documented pattern: set a flag, wake the loop; the loop acts on the flag. */
+static void sg__handler(int sig)
+{
+    (void)sig;
+    sg__flag = 1;
+    errno = 4242;                      /* the handler's caller must find errno untouched */
+    sg__rc = reactor_wakeup(sg__loop); /* async-signal-safe */
+    if (errno != 4242)
+        sg__rc = 99;
+}
+
+static void sg__on_wakeup(reactor_t *r, void *arg)
+{
+    (void)r;
+    if (sg__flag)
+        (*(int *)arg)++;
+}
+
+static void sg__raise_later(void *arg)
+{
+    (void)arg;
+    sup_sleep_ms(30);
+    sup_interrupt_loop_thread_with(SIGUSR2);
+}
+
+static void a_signal_handler_wakes_the_loop(void **state)
+{
+    sup_loop *f = *state;
+    int handled = 0;
+    sup_loop_open(f, sg__on_wakeup, &handled);
+    sg__loop = f->r;
+    sg__flag = 0;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sg__handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* the wake-up, not EINTR, must end the wait */
+    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    sup_mark_loop_thread();
+    sup_thread *th = sup_thread_start(sg__raise_later, NULL);
+    assert_non_null(th);
+    /* Nothing registered: only the wake-up can end this wait. */
+    int rc = reactor_run_timeout(f->r, -1);
+    sup_thread_join(th);
+    assert_int_equal(sigaction(SIGUSR2, &old, NULL), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(sg__rc, 0);
+    assert_int_equal(handled, 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_signal_handler_wakes_the_loop, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(once_keeps_waiting_through_interrupted_waits, sup_setup,
                                         sup_teardown),
     };

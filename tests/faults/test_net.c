@@ -173,10 +173,10 @@ static void fn__half_cb(reactor_t *r, reactor_chn_t chn, unsigned events, void *
 static int fn__half_done(void *ctx)
 {
     const fn__half *h = ctx;
-    return h->eof && (h->all & REACTOR_HANGUP) && (h->all & REACTOR_WRITABLE);
+    return h->eof && (h->all & REACTOR_HALFCLOSE) && (h->all & REACTOR_WRITABLE);
 }
 
-/* shutdown(SHUT_WR) by the peer: READABLE and HANGUP while READABLE is requested, every byte
+/* shutdown(SHUT_WR) by the peer: READABLE and HALFCLOSE (requested), never HANGUP, every byte
  * sent before it still arrives, and the socket is still writable: the peer gets our reply. */
 static void fn__half_close(sup_loop *f, const reactor_socket_t sv[2])
 {
@@ -186,11 +186,13 @@ static void fn__half_close(sup_loop *f, const reactor_socket_t sv[2])
     reactor_chn_t chn = 0;
     assert_int_equal(sup_send(sv[1], "bye", 3), 3);
     assert_int_equal(sup_shutdown_write(sv[1]), 0);
-    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE | REACTOR_WRITABLE, fn__half_cb, &h,
-                                 &chn),
+    assert_int_equal(reactor_add(f->r, sv[0],
+                                 REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HALFCLOSE,
+                                 fn__half_cb, &h, &chn),
                      0);
     assert_true(sup_run_until(f, fn__half_done, &h, SUP_WAIT_MS));
     assert_true(h.all & REACTOR_READABLE);
+    assert_int_equal(h.all & REACTOR_HANGUP, 0);
     assert_int_equal(h.got, 3);
     assert_memory_equal(h.buf, "bye", 3);
     assert_int_equal(h.all & REACTOR_ERROR, 0);
@@ -207,7 +209,7 @@ static void fn__half_close(sup_loop *f, const reactor_socket_t sv[2])
     }
     assert_int_equal(n, 5);
     assert_memory_equal(back, "reply", 5);
-    /* Asking only for WRITABLE: the half-close is not reported (reactor.h), no HANGUP spin. */
+    /* Asking only for WRITABLE: the half-close is not reported (reactor.h), no spin. */
     assert_int_equal(reactor_modify(f->r, chn, REACTOR_WRITABLE), 0);
     h.all = 0;
     h.calls = 0;
@@ -224,7 +226,7 @@ static void fn__half_close(sup_loop *f, const reactor_socket_t sv[2])
     assert_int_equal(reactor_remove(f->r, chn), 0);
 }
 
-static void tcp_peer_half_close_reports_readable_and_hangup_and_stays_writable(void **state)
+static void tcp_peer_half_close_reports_readable_and_halfclose_and_stays_writable(void **state)
 {
     sup_loop *f = *state;
     reactor_socket_t sv[2];
@@ -232,7 +234,7 @@ static void tcp_peer_half_close_reports_readable_and_hangup_and_stays_writable(v
     fn__half_close(f, sv);
 }
 
-static void pair_peer_half_close_reports_readable_and_hangup_and_stays_writable(void **state)
+static void pair_peer_half_close_reports_readable_and_halfclose_and_stays_writable(void **state)
 {
     sup_loop *f = *state;
     reactor_socket_t sv[2];
@@ -280,8 +282,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(peer_reset_is_reported_with_no_interest_at_all, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(peer_reset_while_writing_is_reported_and_the_send_fails, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(many_resets_at_once_are_each_reported_and_removed, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(tcp_peer_half_close_reports_readable_and_hangup_and_stays_writable, sup_setup, sup_teardown),
-        cmocka_unit_test_setup_teardown(pair_peer_half_close_reports_readable_and_hangup_and_stays_writable, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(tcp_peer_half_close_reports_readable_and_halfclose_and_stays_writable, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(pair_peer_half_close_reports_readable_and_halfclose_and_stays_writable, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(closed_without_remove_is_reported_as_documented_without_a_busy_loop, sup_setup, sup_teardown),
     };
     // clang-format on

@@ -14,7 +14,8 @@
 #define DRV__MS 1000000u
 #define DRV__TRACE 48u
 #define DRV__OWED_NS 5000000000u /* eventual mode: an expected event may lag this long */
-#define DRV__ALL (REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HANGUP | REACTOR_ERROR)
+#define DRV__ALL                                                                                   \
+    (REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HALFCLOSE | REACTOR_HANGUP | REACTOR_ERROR)
 
 #if defined(__MINGW32__)
 #define DRV__FMT(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
@@ -198,6 +199,8 @@ static unsigned drv__pick_events(mdl_world *w)
     static const unsigned rw[4] = {0, REACTOR_READABLE, REACTOR_WRITABLE,
                                    REACTOR_READABLE | REACTOR_WRITABLE};
     unsigned ev = rw[drv__pick(w, 4)];
+    if (drv__pick(w, 3) == 0)
+        ev |= REACTOR_HALFCLOSE;
     if (drv__pick(w, 6) == 0) /* HANGUP and ERROR may be passed and are ignored */
         ev |= drv__pick(w, 2) ? REACTOR_HANGUP : REACTOR_ERROR;
     return ev;
@@ -212,7 +215,7 @@ static int drv__add(mdl_world *w, uint32_t s, unsigned events, uint32_t variant)
     int want;
     const char *how = "";
     if (variant == 0) {
-        events |= 1u << (4 + drv__pick(w, 28));
+        events |= 1u << (5 + drv__pick(w, 27));
         how = " bad-bits";
     } else if (variant == 1) {
         sock = REACTOR_INVALID_SOCKET;
@@ -259,7 +262,7 @@ static int drv__add(mdl_world *w, uint32_t s, unsigned events, uint32_t variant)
 static int drv__modify(mdl_world *w, reactor_chn_t chn, unsigned events, int bad)
 {
     if (bad)
-        events |= 1u << (4 + drv__pick(w, 28));
+        events |= 1u << (5 + drv__pick(w, 27));
     int want = bad ? REACTOR_EINVAL : mdl_chn_live(&w->m, chn) ? 0 : REACTOR_EBADCHN;
     int rc = reactor_modify(w->r, chn, events);
     drv__note(w, "modify chn=%u ev=%#x -> %s", (unsigned)chn, events, drv__err(rc));
@@ -543,7 +546,7 @@ static void drv__on_io(reactor_t *r, reactor_chn_t chn, unsigned events, void *a
         }
     } else if (c->modified_run == w->run) {
         /* Modified in this iteration: what was collected, masked by the new interest. */
-        unsigned ok = expect | (m->sock[c->sock].eof_in ? REACTOR_HANGUP : 0u);
+        unsigned ok = expect;
         if (events & ~ok) {
             drv__fail(w, "channel %u (modified in this iteration to %#x) got %#x, at most %#x",
                       (unsigned)chn, c->interest, events, ok);

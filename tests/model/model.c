@@ -70,17 +70,17 @@ unsigned mdl_expected(const mdl_model *m, reactor_chn_t chn)
     unsigned ready = REACTOR_WRITABLE;
     if (s->unread || s->eof_in)
         ready |= REACTOR_READABLE;
-    unsigned ev = c->interest & ready;
-    /* A half-close is HANGUP while READABLE is requested; with interest 0 it is not reported. */
-    if (s->eof_in && (c->interest & REACTOR_READABLE))
-        ev |= REACTOR_HANGUP;
-    return ev;
+    /* A half-close is end of stream (READABLE) and HALFCLOSE, each reported only when asked
+     * for; it is never HANGUP. */
+    if (s->eof_in)
+        ready |= REACTOR_HALFCLOSE;
+    return c->interest & ready;
 }
 
 unsigned mdl_allowed(const mdl_model *m, reactor_chn_t chn)
 {
     const mdl_chan *c = &m->chan[chn];
-    return c->interest | (m->sock[c->sock].eof_in ? REACTOR_HANGUP : 0u);
+    return c->interest;
 }
 
 int mdl_timer_find(const mdl_model *m, reactor_timer_t id)

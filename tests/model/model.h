@@ -12,7 +12,7 @@
 #define MDL_MAX_CHN 256u /* numbers never exceed the peak channel count: at most MDL_MAX_SOCKS */
 #define MDL_MAX_TIMERS 64u
 #define MDL_DEAD_IDS 16u
-#define MDL_RW (REACTOR_READABLE | REACTOR_WRITABLE)
+#define MDL_RW (REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HALFCLOSE)
 
 /* One socket of a pair; socket i's peer is i ^ 1. */
 typedef struct mdl_sock {
@@ -25,7 +25,7 @@ typedef struct mdl_sock {
 
 typedef struct mdl_chan {
     uint8_t live;
-    uint8_t interest; /* REACTOR_READABLE | REACTOR_WRITABLE */
+    uint8_t interest; /* REACTOR_READABLE | REACTOR_WRITABLE | REACTOR_HALFCLOSE */
     uint16_t sock;
     uint32_t added_run;    /* the run it was added in (from a callback), else 0 */
     uint32_t modified_run; /* the last run a callback modified it in */

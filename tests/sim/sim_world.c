@@ -633,9 +633,11 @@ int world_settle(world *w)
     if (st.stale_completions != w->stale_expected)
         w__fail(w, "stats: %llu stale completions, %llu expected",
                 (unsigned long long)st.stale_completions, (unsigned long long)w->stale_expected);
-    /* States in use: live channels and orphans the kernel still holds; plus one spare block. */
+    /* States in use: live channels and orphans the kernel still holds. Every block but one
+     * spare holds one of them (states never move, so the blocks need not be packed). */
     uint64_t in_use = (uint64_t)w->nlive + k->npolls;
-    if (st.pinned_blocks > (in_use + RX_PIN_PER_BLOCK - 1) / RX_PIN_PER_BLOCK + 1)
+    if (st.pinned_blocks > in_use + 1 ||
+        (RX_PIN_PER_BLOCK >= W_SOCKS + W_FILL && st.pinned_blocks > 2))
         w__fail(w, "stats: %llu pinned blocks for %llu states in use",
                 (unsigned long long)st.pinned_blocks, (unsigned long long)in_use);
     if (w->be && !rx_iocp_poison_hits(w->be) != !w->poison_expected)

@@ -131,6 +131,15 @@ int sup_interrupt_prepare(void)
 void sup_interrupt_loop_thread(void)
 {
 #if !defined(_WIN32)
-    pthread_kill(thread__loop, SIGUSR1);
+    sup_interrupt_loop_thread_with(SIGUSR1);
+#endif
+}
+
+void sup_interrupt_loop_thread_with(int sig)
+{
+#if !defined(_WIN32)
+    pthread_kill(thread__loop, sig);
+#else
+    (void)sig;
 #endif
 }

@@ -23,5 +23,7 @@ int sup_on_loop_thread(void);
 int sup_interrupt_prepare(void);
 /* From a helper thread: interrupts the thread marked by sup_mark_loop_thread. */
 void sup_interrupt_loop_thread(void);
+/* Sends sig to the thread marked with sup_mark_loop_thread (POSIX; nothing on Windows). */
+void sup_interrupt_loop_thread_with(int sig);
 
 #endif

@@ -794,10 +794,10 @@ static void base_handle_walks_down_layered_providers(void **state)
     rx_afd_kernel k = rx_afd_nt;
     k.socket_ioctl = fake_ioctl;
     uintptr_t base = 0;
-    assert_int_equal(rx_afd_base_handle(&k, 100, &base), 0);
+    assert_int_equal(rx_afd_base_handle(&k, 100, &base, NULL), 0);
     assert_int_equal(base, 300);
-    assert_int_equal(rx_afd_base_handle(&k, 7, &base), REACTOR_EBADF);
-    assert_int_equal(rx_afd_base_handle(&k, 9, &base), REACTOR_EBADF);
+    assert_int_equal(rx_afd_base_handle(&k, 7, &base, NULL), REACTOR_EBADF);
+    assert_int_equal(rx_afd_base_handle(&k, 9, &base, NULL), REACTOR_EBADF);
 }
 
 static void event_mapping_follows_the_design(void **state)
@@ -808,7 +808,7 @@ static void event_mapping_follows_the_design(void **state)
     assert_int_equal(rx_afd_events(RX_AFD_POLL_SEND), REACTOR_WRITABLE);
     /* CONNECT stays set on a connected socket: as WRITABLE it would never stop (wepoll, mio). */
     assert_int_equal(rx_afd_events(RX_AFD_POLL_CONNECT), 0);
-    assert_int_equal(rx_afd_events(RX_AFD_POLL_DISCONNECT), REACTOR_READABLE | REACTOR_HANGUP);
+    assert_int_equal(rx_afd_events(RX_AFD_POLL_DISCONNECT), REACTOR_READABLE | REACTOR_HALFCLOSE);
     assert_int_equal(rx_afd_events(RX_AFD_POLL_ABORT), REACTOR_HANGUP | REACTOR_ERROR);
     assert_int_equal(rx_afd_events(RX_AFD_POLL_CONNECT_FAIL), REACTOR_ERROR);
     assert_int_equal(rx_afd_events(RX_AFD_POLL_LOCAL_CLOSE), REACTOR_ERROR);
@@ -832,7 +832,7 @@ static void kernel_immediate_success_still_posts_one_packet(void **state)
     assert_int_equal(k->helper_open(port, 1, &helper), 0);
     uint16_t p, sp;
     SOCKET sender = t_udp(&sp), s = t_udp(&p);
-    assert_int_equal(rx_afd_base_handle(k, s, &base), 0);
+    assert_int_equal(rx_afd_base_handle(k, s, &base, NULL), 0);
     t_sendto(sender, p, 1);
     t_wait_readable(s);
     rx_iosb *iosb = calloc(1, sizeof *iosb);
