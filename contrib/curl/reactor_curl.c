@@ -17,7 +17,13 @@ typedef struct rc__sock {
     struct rc__sock *prev, *next;
 } rc__sock;
 
-/* Owns its multi handle, its socket records, the easy-handle list (not the handles) and its
+/* A transfer added and not yet reported, cancelled or stopped by a destroy. */
+typedef struct rc__xfer {
+    CURL *easy;    /* the caller's */
+    CURLcode fail; /* not CURLE_OK: the loop could not watch its socket; ends after the action */
+} rc__xfer;
+
+/* Owns its multi handle, its socket records, the transfer list (not the easy handles) and its
  * timer; reactor_curl_destroy frees them all. */
 struct reactor_curl {
     reactor_t *loop;
@@ -26,10 +32,12 @@ struct reactor_curl {
     void *arg;
     reactor_timer_t timer; /* libcurl's timeout; 0 while none is set */
     rc__sock *socks;       /* every socket watched now */
-    CURL **easy;           /* transfers added, not yet reported or cancelled */
-    size_t n_easy, cap_easy;
-    int depth;     /* > 0 inside the adapter's reactor callbacks (actions and on_done) */
-    int in_action; /* inside curl_multi_socket_action: libcurl callbacks may be running */
+    rc__xfer *xfers;       /* every transfer running */
+    size_t n_xfers, cap_xfers;
+    size_t n_failing; /* xfers with a fail code */
+    int timer_failed; /* the loop refused the timer libcurl asked for last */
+    int depth;        /* > 0 inside the adapter's reactor callbacks (actions and on_done) */
+    int in_action;    /* inside curl_multi_socket_action: libcurl callbacks may be running */
     int destroy_pending;
 };
 
@@ -45,23 +53,45 @@ static void rc__sock_free(reactor_curl_t *rc, rc__sock *k)
     free(k);
 }
 
-/* Takes easy off the list; -1 if it is not there. Searches from the newest: O(transfers). */
+/* easy's index in the list, or -1. Searches from the newest: O(transfers). */
+static long rc__find(const reactor_curl_t *rc, CURL *easy)
+{
+    for (size_t i = rc->n_xfers; i-- > 0;)
+        if (rc->xfers[i].easy == easy)
+            return (long)i;
+    return -1;
+}
+
+static void rc__drop(reactor_curl_t *rc, size_t i)
+{
+    if (rc->xfers[i].fail != CURLE_OK)
+        rc->n_failing--;
+    rc->xfers[i] = rc->xfers[--rc->n_xfers];
+}
+
+/* Takes easy off the list; -1 if it is not there. */
 static int rc__forget(reactor_curl_t *rc, CURL *easy)
 {
-    for (size_t i = rc->n_easy; i-- > 0;) {
-        if (rc->easy[i] == easy) {
-            rc->easy[i] = rc->easy[--rc->n_easy];
-            return 0;
-        }
-    }
-    return -1;
+    long i = rc__find(rc, easy);
+    if (i < 0)
+        return -1;
+    rc__drop(rc, (size_t)i);
+    return 0;
+}
+
+/* Marks a transfer to end with code after the running action. */
+static void rc__mark(reactor_curl_t *rc, size_t i, CURLcode code)
+{
+    if (rc->xfers[i].fail == CURLE_OK)
+        rc->n_failing++;
+    rc->xfers[i].fail = code;
 }
 
 static void rc__free(reactor_curl_t *rc)
 {
     rc->destroy_pending = 1; /* the timer callback starts no new timer from here on */
-    while (rc->n_easy > 0)
-        curl_multi_remove_handle(rc->multi, rc->easy[--rc->n_easy]);
+    while (rc->n_xfers > 0)
+        curl_multi_remove_handle(rc->multi, rc->xfers[--rc->n_xfers].easy);
     /* Closes the cached connections, calling the socket callback with CURL_POLL_REMOVE for
      * each socket still watched (and the timer callback with -1). */
     curl_multi_cleanup(rc->multi);
@@ -69,12 +99,12 @@ static void rc__free(reactor_curl_t *rc)
         rc__sock_free(rc, rc->socks);
     if (rc->timer)
         reactor_timer_stop(rc->loop, rc->timer);
-    free(rc->easy);
+    free(rc->xfers);
     free(rc);
 }
 
 /* Hands every finished transfer to on_done, removed from the multi handle first so the callee
- * may free or re-add it. */
+ * may free or re-add it: libcurl's, then those the loop failed. */
 static void rc__report(reactor_curl_t *rc)
 {
     CURLMsg *msg;
@@ -88,11 +118,23 @@ static void rc__report(reactor_curl_t *rc)
         curl_multi_remove_handle(rc->multi, easy);
         rc->on_done(rc, easy, result, rc->arg);
     }
+    while (!rc->destroy_pending && rc->n_failing > 0) {
+        size_t i = rc->n_xfers;
+        while (rc->xfers[--i].fail == CURLE_OK) {
+        }
+        CURL *easy = rc->xfers[i].easy;
+        CURLcode result = rc->xfers[i].fail;
+        rc__drop(rc, i);
+        curl_multi_remove_handle(rc->multi, easy);
+        rc->on_done(rc, easy, result, rc->arg);
+    }
 }
 
-/* One action on fd (or CURL_SOCKET_TIMEOUT), then the reports. A failed action needs no
- * handling here: when one of our callbacks returned -1, libcurl fails the transfers with
- * CURLE_ABORTED_BY_CALLBACK and they are reported like any other. */
+/* One action on fd (or CURL_SOCKET_TIMEOUT), then the reports. Our callbacks do not return -1
+ * when the loop refuses a socket or the timer: libcurl 7.88 then marks the whole multi handle
+ * dead for good, and its transfers wait for an action nobody calls (tried: they hang). A
+ * refused socket fails its own transfer, a refused timer every transfer, here, once libcurl
+ * has returned. */
 static void rc__act(reactor_curl_t *rc, curl_socket_t fd, int bits)
 {
     int running;
@@ -100,6 +142,11 @@ static void rc__act(reactor_curl_t *rc, curl_socket_t fd, int bits)
     rc->in_action = 1;
     curl_multi_socket_action(rc->multi, fd, bits, &running);
     rc->in_action = 0;
+    if (rc->timer_failed) {
+        for (size_t i = 0; i < rc->n_xfers; i++)
+            rc__mark(rc, i, CURLE_OUT_OF_MEMORY);
+    }
+    rc->timer_failed = 0;
     rc__report(rc);
     if (--rc->depth == 0 && rc->destroy_pending)
         rc__free(rc);
@@ -144,6 +191,7 @@ static int rc__timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     reactor_curl_t *rc = userp;
     (void)multi;
+    rc->timer_failed = 0;
     if (rc->timer) {
         reactor_timer_stop(rc->loop, rc->timer);
         rc->timer = 0;
@@ -152,7 +200,7 @@ static int rc__timer_cb(CURLM *multi, long timeout_ms, void *userp)
         return 0;
     if (reactor_timer_start(rc->loop, (uint64_t)timeout_ms, 0, rc__on_timer, rc, &rc->timer) != 0) {
         rc->timer = 0;
-        return -1;
+        rc->timer_failed = 1; /* rc__act or reactor_curl_add deals with it */
     }
     return 0;
 }
@@ -167,6 +215,18 @@ static unsigned rc__interest(int what)
     return interest;
 }
 
+/* The loop refused to watch a socket of easy (err): inside an action, easy ends after it. */
+static int rc__refused(reactor_curl_t *rc, CURL *easy, int err)
+{
+    long i = rc->in_action ? rc__find(rc, easy) : -1;
+    if (i < 0)
+        return -1;
+    rc__mark(rc, (size_t)i,
+             err == REACTOR_ENOMEM || err == REACTOR_ENOSPC ? CURLE_OUT_OF_MEMORY
+                                                            : CURLE_ABORTED_BY_CALLBACK);
+    return 0;
+}
+
 /* CURLMOPT_SOCKETFUNCTION. Called from socket_action, add_handle, remove_handle and
  * multi_cleanup; libcurl says CURL_POLL_REMOVE before it closes the socket, and may re-add the
  * same descriptor in the same action, which then is a new reactor_add. */
@@ -174,7 +234,6 @@ static int rc__socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, voi
 {
     reactor_curl_t *rc = userp;
     rc__sock *k = socketp;
-    (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (k) {
             rc__sock_free(rc, k);
@@ -185,15 +244,16 @@ static int rc__socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, voi
     unsigned interest = rc__interest(what);
     if (k) {
         if (interest != k->interest) {
-            if (reactor_modify(rc->loop, k->chn, interest) != 0)
-                return -1;
+            int err = reactor_modify(rc->loop, k->chn, interest);
+            if (err != 0)
+                return rc__refused(rc, easy, err);
             k->interest = interest;
         }
         return 0;
     }
     k = calloc(1, sizeof *k);
     if (!k)
-        return -1;
+        return rc__refused(rc, easy, REACTOR_ENOMEM);
     int err = reactor_add(rc->loop, s, interest, rc__on_io, k, &k->chn);
     if (err == REACTOR_EEXIST) {
         /* A record left for this descriptor: libcurl closed it without CURL_POLL_REMOVE and
@@ -208,7 +268,7 @@ static int rc__socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, voi
     }
     if (err != 0) {
         free(k);
-        return -1;
+        return rc__refused(rc, easy, err);
     }
     k->rc = rc;
     k->fd = s;
@@ -268,19 +328,25 @@ CURLMcode reactor_curl_add(reactor_curl_t *rc, CURL *easy)
         return CURLM_BAD_EASY_HANDLE;
     if (rc->in_action)
         return CURLM_RECURSIVE_API_CALL;
-    if (rc->n_easy == rc->cap_easy) {
-        size_t cap = rc->cap_easy ? 2 * rc->cap_easy : 16;
-        CURL **grown = cap <= SIZE_MAX / sizeof *grown ? realloc(rc->easy, cap * sizeof *grown)
-                                                       : NULL;
+    if (rc->n_xfers == rc->cap_xfers) {
+        size_t cap = rc->cap_xfers ? 2 * rc->cap_xfers : 16;
+        rc__xfer *grown = cap <= SIZE_MAX / sizeof *grown ? realloc(rc->xfers, cap * sizeof *grown)
+                                                          : NULL;
         if (!grown)
             return CURLM_OUT_OF_MEMORY;
-        rc->easy = grown;
-        rc->cap_easy = cap;
+        rc->xfers = grown;
+        rc->cap_xfers = cap;
     }
     CURLMcode mc = curl_multi_add_handle(rc->multi, easy);
     if (mc != CURLM_OK)
         return mc;
-    rc->easy[rc->n_easy++] = easy;
+    if (rc->timer_failed) {
+        /* No timer, so nothing would ever start the transfer: refuse it. */
+        rc->timer_failed = 0;
+        curl_multi_remove_handle(rc->multi, easy);
+        return CURLM_OUT_OF_MEMORY;
+    }
+    rc->xfers[rc->n_xfers++] = (rc__xfer){easy, CURLE_OK};
     return CURLM_OK;
 }
 
@@ -297,5 +363,5 @@ CURLMcode reactor_curl_cancel(reactor_curl_t *rc, CURL *easy)
 
 size_t reactor_curl_running(const reactor_curl_t *rc)
 {
-    return rc ? rc->n_easy : 0;
+    return rc ? rc->n_xfers : 0;
 }

@@ -21,9 +21,11 @@ extern "C" {
 typedef struct reactor_curl reactor_curl_t;
 
 /** Called on the loop thread when a transfer ends, with libcurl's result (CURLE_OK, or why it
- * failed). The adapter has already removed easy from the multi handle: the callee owns it
- * again and may inspect it (curl_easy_getinfo), free it (curl_easy_cleanup), or add it again.
- * Any reactor_curl_* call is legal here. */
+ * failed; CURLE_OUT_OF_MEMORY when the loop could not watch one of its sockets or could not
+ * start libcurl's timer, CURLE_ABORTED_BY_CALLBACK when it refused a socket otherwise). The
+ * adapter has already removed easy from the multi handle: the callee owns it again and may
+ * inspect it (curl_easy_getinfo), free it (curl_easy_cleanup), or add it again. Any
+ * reactor_curl_* call is legal here. */
 typedef void (*reactor_curl_done_cb)(reactor_curl_t *rc, CURL *easy, CURLcode result, void *arg);
 
 /** Creates an adapter on loop r in *out; on_done gets every finished transfer with arg.
@@ -33,10 +35,10 @@ int reactor_curl_create(reactor_curl_t **out, reactor_t *r, reactor_curl_done_cb
                         void *arg);
 
 /** Stops every transfer still running (removed from the multi handle, no on_done: the caller
- * still owns those easy handles), removes the adapter's channels and timer, and frees it.
- * Never closes a socket itself: libcurl closes its own. From on_done or a libcurl callback it
- * takes effect when the adapter's current reactor callback returns, and no further on_done
- * runs. NULL is ignored. */
+ * still owns those easy handles), removes the adapter's channels and timer, and frees it; call
+ * it before reactor_destroy of its loop. Never closes a socket itself: libcurl closes its own.
+ * From on_done or a libcurl callback it takes effect when the adapter's current reactor
+ * callback returns, and no further on_done runs. NULL is ignored. */
 void reactor_curl_destroy(reactor_curl_t *rc);
 
 /** The multi handle, for curl_multi_setopt (CURLMOPT_MAXCONNECTS, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -46,9 +48,9 @@ CURLM *reactor_curl_multi(const reactor_curl_t *rc);
 
 /** Starts transfer easy (set up with curl_easy_setopt); it runs as the loop runs and ends in
  * on_done. Returns CURLM_OK or libcurl's error (the transfer is then not started and on_done is
- * never called for it); CURLM_OUT_OF_MEMORY when the adapter's list cannot grow,
- * CURLM_BAD_HANDLE for a NULL rc or after reactor_curl_destroy from a callback,
- * CURLM_RECURSIVE_API_CALL from inside a libcurl callback. */
+ * never called for it); CURLM_OUT_OF_MEMORY when the adapter's list cannot grow or the loop
+ * cannot start libcurl's timer, CURLM_BAD_HANDLE for a NULL rc or after reactor_curl_destroy
+ * from a callback, CURLM_RECURSIVE_API_CALL from inside a libcurl callback. */
 CURLMcode reactor_curl_add(reactor_curl_t *rc, CURL *easy);
 
 /** Stops transfer easy mid-way: it is removed from the multi handle when this returns, its

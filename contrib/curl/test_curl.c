@@ -1,29 +1,23 @@
-/* test_curl.c - reactor_curl against a real HTTP server on loopback: python3's http.server,
- * started by the group set-up on a port it picks itself (bound to port 0, reported on a pipe),
- * serving random files written first, and killed and reaped by the group tear-down. Every body
- * is compared byte for byte; every case ends with the adapter and the loop destroyed, no
- * channel or timer left and no live allocation.
+/* test_curl.c - reactor_curl against a real HTTP server on loopback: python3's http.server
+ * (http_server.c), started by the group set-up and killed and reaped by the group tear-down.
+ * Every body is compared byte for byte; every case ends with the adapter and the loop
+ * destroyed, no channel or timer left and no live allocation.
  *
  *   test_contrib_curl [poll|epoll|default] [case]
  */
+#include "http_server.h"
 #include "reactor_curl.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+#include <stddef.h>
 #include <setjmp.h>
 
 #include <cmocka.h>
@@ -34,208 +28,30 @@
 #define REACTOR_CURL_PYTHON "/usr/bin/python3"
 #endif
 
-/* The server: binds 127.0.0.1:0, prints its port, serves argv[1], and exits when its stdin
- * reaches end of file, so it also goes when this process dies without its tear-down. */
-static const char server_py[] =
-    "import functools, http.server, os, sys, threading\n"
-    "class H(http.server.SimpleHTTPRequestHandler):\n"
-    "    def log_message(self, *a):\n"
-    "        pass\n"
-    "class S(http.server.ThreadingHTTPServer):\n"
-    "    request_queue_size = 1024\n"
-    "    daemon_threads = True\n"
-    "s = S(('127.0.0.1', 0), functools.partial(H, directory=sys.argv[1]))\n"
-    "print(s.server_address[1], flush=True)\n"
-    "def watch():\n"
-    "    sys.stdin.read()\n"
-    "    os._exit(0)\n"
-    "threading.Thread(target=watch, daemon=True).start()\n"
-    "s.serve_forever()\n";
-
-typedef struct blob {
-    char name[16];
-    unsigned char *data;
-    size_t size;
-} blob;
-
 /* The files served; the last is the large one. */
-static const size_t blob_sizes[] = {0, 1, 1000, 65537, 300007, 3u * 1024 * 1024 + 7};
-#define NBLOBS (sizeof blob_sizes / sizeof blob_sizes[0])
-#define BIG (NBLOBS - 1)
+static const size_t file_sizes[] = {0, 1, 1000, 65537, 300007, 3u * 1024 * 1024 + 7};
+#define NFILES (sizeof file_sizes / sizeof file_sizes[0])
+#define BIG (NFILES - 1)
 
-typedef struct server {
-    pid_t pid;
-    int to_child; /* the server's stdin: closing it ends the server */
-    int port;
-    int refused_fd; /* bound, never listening: connects to its port are refused */
-    int refused_port;
-    char dir[64];
-    blob blobs[NBLOBS];
-} server;
-
-static server srv = {.pid = -1, .to_child = -1, .refused_fd = -1};
+static hs_server srv;
 static int backend = REACTOR_BACKEND_DEFAULT;
-
-/* ---- the group: files, server, refused port ---- */
-
-static uint64_t rng_state;
-static unsigned char rng_byte(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned char)(rng_state >> 32);
-}
-
-static int write_blob(blob *b, size_t size, size_t i)
-{
-    char path[96];
-    snprintf(b->name, sizeof b->name, "f%zu", i);
-    snprintf(path, sizeof path, "%s/%s", srv.dir, b->name);
-    b->size = size;
-    b->data = malloc(size ? size : 1);
-    if (!b->data)
-        return -1;
-    for (size_t k = 0; k < size; k++)
-        b->data[k] = rng_byte();
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return -1;
-    size_t n = fwrite(b->data, 1, size, fp);
-    return fclose(fp) == 0 && n == size ? 0 : -1;
-}
-
-static void set_cloexec(int fd)
-{
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* Forks python3 with stdin and stdout on pipes; reads the port line within 15 s. */
-static int start_server(void)
-{
-    int in[2], out[2];
-    if (pipe(in) != 0)
-        return -1;
-    if (pipe(out) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    set_cloexec(in[1]);
-    set_cloexec(out[0]);
-    srv.pid = fork();
-    if (srv.pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        if (null >= 0)
-            dup2(null, 2);
-        execl(REACTOR_CURL_PYTHON, "python3", "-c", server_py, srv.dir, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    srv.to_child = in[1];
-    if (srv.pid < 0) {
-        close(out[0]);
-        return -1;
-    }
-    char line[32];
-    size_t len = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = 15000 -
-                    (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        struct pollfd p = {.fd = out[0], .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) < 0) {
-            if (left > 0 && errno == EINTR)
-                continue;
-            break;
-        }
-        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
-        if (n <= 0)
-            break; /* python3 died: no port */
-        len += (size_t)n;
-        if (memchr(line, '\n', len) || len == sizeof line - 1)
-            break;
-    }
-    close(out[0]);
-    line[len] = '\0';
-    srv.port = atoi(line);
-    return srv.port > 0 && srv.port < 65536 ? 0 : -1;
-}
-
-/* A connect to the server's port must succeed: it listens before it prints the port. */
-static int server_accepts(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok ? 0 : -1;
-}
-
-static int bind_refused_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv.refused_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.refused_fd < 0 || bind(srv.refused_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(srv.refused_fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    set_cloexec(srv.refused_fd);
-    srv.refused_port = ntohs(a.sin_port);
-    return 0;
-}
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (srv.to_child >= 0)
-        close(srv.to_child);
-    if (srv.pid > 0) {
-        kill(srv.pid, SIGKILL);
-        while (waitpid(srv.pid, NULL, 0) < 0 && errno == EINTR) {
-        }
-    }
-    if (srv.refused_fd >= 0)
-        close(srv.refused_fd);
-    for (size_t i = 0; i < NBLOBS; i++) {
-        char path[96];
-        snprintf(path, sizeof path, "%s/%s", srv.dir, srv.blobs[i].name);
-        if (srv.blobs[i].name[0])
-            unlink(path);
-        free(srv.blobs[i].data);
-    }
-    if (srv.dir[0])
-        rmdir(srv.dir);
-    srv = (server){.pid = -1, .to_child = -1, .refused_fd = -1};
+    hs_stop(&srv);
     curl_global_cleanup();
     return 0;
 }
 
 static int group_setup(void **state)
 {
+    uint64_t seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     signal(SIGPIPE, SIG_IGN);
-    rng_state = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
-    if (rng_state == 0)
-        rng_state = 1;
-    print_message("seed %llu\n", (unsigned long long)rng_state);
-    strcpy(srv.dir, "/tmp/reactor_curl.XXXXXX");
-    int ok = mkdtemp(srv.dir) != NULL;
-    if (!ok)
-        srv.dir[0] = '\0';
-    for (size_t i = 0; ok && i < NBLOBS; i++)
-        ok = write_blob(&srv.blobs[i], blob_sizes[i], i) == 0;
-    ok = ok && start_server() == 0 && server_accepts() == 0 && bind_refused_port() == 0;
-    if (!ok) {
+    print_message("seed %llu\n", (unsigned long long)seed);
+    if (hs_start(&srv, REACTOR_CURL_PYTHON, file_sizes, NFILES, seed) != 0) {
         print_error("set-up failed: files in %s, python3 http.server port %d\n", srv.dir, srv.port);
         group_teardown(state);
         return -1;
@@ -250,7 +66,7 @@ typedef struct fix fix;
 typedef struct xfer {
     fix *f;
     CURL *easy;
-    const blob *want; /* NULL: a transfer expected to fail (refused port) */
+    const hs_file *want; /* NULL: a transfer expected to fail (refused port) */
     size_t got;
     int mismatch;
     int done;
@@ -265,17 +81,21 @@ typedef struct xfer {
 struct fix {
     reactor_t *loop;
     reactor_curl_t *rc;
-    long live; /* the loop's blocks not yet freed */
+    long live;       /* the loop's blocks not yet freed */
+    int fail_allocs; /* the loop's allocator returns NULL while set */
     reactor_timer_t deadline;
     int timed_out;
     xfer *x;
     size_t n;
     size_t finished; /* reported, cancelled or stopped by a destroy */
+    size_t target;   /* the loop stops when finished reaches it */
     uint64_t bytes;
 };
 
 static void *count_malloc(void *ctx, size_t size)
 {
+    if (((fix *)ctx)->fail_allocs)
+        return NULL;
     void *p = malloc(size);
     if (p)
         ((fix *)ctx)->live++;
@@ -283,7 +103,8 @@ static void *count_malloc(void *ctx, size_t size)
 }
 static void *count_realloc(void *ctx, void *p, size_t size)
 {
-    (void)ctx;
+    if (((fix *)ctx)->fail_allocs)
+        return NULL;
     return realloc(p, size);
 }
 static void count_free(void *ctx, void *p)
@@ -303,7 +124,7 @@ static void on_deadline(reactor_t *r, reactor_timer_t t, void *arg)
 
 static void finish(fix *f)
 {
-    if (++f->finished == f->n)
+    if (++f->finished == f->target)
         reactor_stop(f->loop);
 }
 
@@ -414,18 +235,19 @@ static int teardown(void **state)
     return leftover || live != 0 ? -1 : 0;
 }
 
-/* Makes n transfers; transfer i fetches blob pick(i), or the refused port when pick is -1. */
+/* Makes n transfers; transfer i fetches file pick(i), or the refused port when pick is -1. */
 static void make_xfers(fix *f, size_t n, int (*pick)(size_t i))
 {
     f->x = calloc(n, sizeof *f->x);
     assert_non_null(f->x);
     f->n = n;
+    f->target = n;
     for (size_t i = 0; i < n; i++) {
         xfer *x = &f->x[i];
         char url[96];
         int b = pick(i);
         x->f = f;
-        x->want = b >= 0 ? &srv.blobs[b] : NULL;
+        x->want = b >= 0 ? &srv.files[b] : NULL;
         if (x->want)
             snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", srv.port, x->want->name);
         else
@@ -440,11 +262,16 @@ static void make_xfers(fix *f, size_t n, int (*pick)(size_t i))
     }
 }
 
+static void add_range(fix *f, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        assert_int_equal(reactor_curl_add(f->rc, f->x[i].easy), CURLM_OK);
+    assert_int_equal(reactor_curl_running(f->rc), to - from);
+}
+
 static void add_all(fix *f)
 {
-    for (size_t i = 0; i < f->n; i++)
-        assert_int_equal(reactor_curl_add(f->rc, f->x[i].easy), CURLM_OK);
-    assert_int_equal(reactor_curl_running(f->rc), f->n);
+    add_range(f, 0, f->n);
 }
 
 static void run_until_finished(fix *f)
@@ -536,7 +363,7 @@ static void cancel(void **state)
 /* One transfer to a port nothing listens on, among ten good ones. */
 static int pick_refused(size_t i)
 {
-    return i == 0 ? -1 : (int)(i % NBLOBS);
+    return i == 0 ? -1 : (int)(i % NFILES);
 }
 
 static void refused(void **state)
@@ -576,6 +403,61 @@ static void destroy_mid_transfer(void **state)
     assert_int_equal(st.timers, 1); /* the deadline only */
 }
 
+/* The loop's allocator fails while the first three transfers connect: the loop cannot register
+ * their sockets, so each ends with CURLE_OUT_OF_MEMORY instead of hanging (libcurl would mark
+ * the whole multi handle dead had the socket callback returned -1). With memory back, the
+ * adapter runs the next three. */
+static void loop_refuses_sockets(void **state)
+{
+    fix *f = *state;
+    make_xfers(f, 6, pick_mixed);
+    f->target = 3;
+    add_range(f, 0, 3);
+    f->fail_allocs = 1;
+    run_until_finished(f);
+    f->fail_allocs = 0;
+    assert_int_equal(f->finished, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(f->x[i].done);
+        assert_int_equal(f->x[i].result, CURLE_OUT_OF_MEMORY);
+        assert_int_equal(f->x[i].got, 0);
+    }
+    f->target = 6;
+    add_range(f, 3, 6);
+    run_until_finished(f);
+    for (size_t i = 3; i < 6; i++)
+        assert_fetched(&f->x[i]);
+}
+
+static void never(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    (void)r;
+    (void)t;
+    (void)arg;
+}
+
+/* With the loop's timer heap full and its allocator failing, libcurl's timer cannot start, so
+ * nothing would ever start the transfer: reactor_curl_add refuses it and changes nothing. */
+static void loop_refuses_timer(void **state)
+{
+    fix *f = *state;
+    reactor_timer_t fill[64];
+    size_t nfill = 0;
+    make_xfers(f, 1, pick_mixed);
+    f->fail_allocs = 1;
+    while (nfill < 64 && reactor_timer_start(f->loop, 3600000, 0, never, NULL, &fill[nfill]) == 0)
+        nfill++;
+    assert_true(nfill < 64); /* the heap is full */
+    assert_int_equal(reactor_curl_add(f->rc, f->x[0].easy), CURLM_OUT_OF_MEMORY);
+    assert_int_equal(reactor_curl_running(f->rc), 0);
+    f->fail_allocs = 0;
+    for (size_t i = 0; i < nfill; i++)
+        assert_int_equal(reactor_timer_stop(f->loop, fill[i]), 0);
+    add_all(f);
+    run_until_finished(f);
+    assert_fetched(&f->x[0]);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -589,6 +471,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(refused, setup, teardown),
         cmocka_unit_test_setup_teardown(destroy_mid_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(loop_refuses_sockets, setup, teardown),
+        cmocka_unit_test_setup_teardown(loop_refuses_timer, setup, teardown),
     };
     int arg = 1;
     for (size_t i = 0; argc > arg && i < sizeof backends / sizeof backends[0]; i++) {
