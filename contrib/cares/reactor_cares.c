@@ -1,7 +1,7 @@
 /* reactor_cares.c - c-ares driven by a reactor loop. c-ares's socket state callback keeps one
  * channel per open socket; one timer, re-armed after every processing step, carries the
- * timeouts. Nothing here keeps a pointer across an ares_process_fd call: it may close sockets,
- * reuse their numbers and run application callbacks that destroy the adapter. */
+ * timeouts. No pointer into the socket table survives an ares_process_fd call (it may close
+ * sockets and reuse their numbers), and the adapter outlives it: a destroy from inside waits. */
 #include "reactor_cares.h"
 
 #include <assert.h>

@@ -95,8 +95,31 @@ static uint32_t addr_of(unsigned i)
     return (10u << 24) | (20u << 16) | ((i / 200u) << 8) | (i % 200u + 1u);
 }
 
+typedef struct world world;
+typedef struct batch batch;
+
+/* What one lookup's callback saw, checked after the run (no assert runs inside c-ares). */
+typedef struct answer {
+    batch *b;
+    unsigned index;
+    int calls, status, timeouts;
+    int naddrs;    /* addresses in the answer */
+    uint32_t addr; /* the first, host order */
+    int name_ok;   /* h_name is the name asked for */
+    uint64_t at;   /* now_ms() when the callback ran */
+} answer;
+
+/* Lookups of n0..n<total-1>.rx.test, at most window in flight. */
+struct batch {
+    world *w;
+    answer *answers;
+    unsigned total, window, sent, done;
+    int destroy_in_callback; /* the first callback destroys the adapter */
+    uint64_t late_at;        /* when submit_late ran */
+};
+
 /* One case's world: the loop, the adapter, and the server it talks to. */
-typedef struct world {
+struct world {
     counter alloc;
     reactor_t *r;
     reactor_cares_t *rc;
@@ -105,7 +128,8 @@ typedef struct world {
     int hole;       /* a bound UDP socket nobody reads, or -1 */
     int port;       /* the server's UDP port on 127.0.0.1 */
     int expired;    /* the deadline timer fired */
-} world;
+    batch b;        /* the case's lookups; its answers are freed in teardown */
+};
 
 /* ---- dnsmasq: started by fork/exec, answered before use, killed and reaped in teardown ---- */
 
@@ -310,7 +334,8 @@ static int teardown(void **state)
     long loop_live = 0;
     if (!w)
         return 0;
-    reactor_cares_destroy(w->rc);
+    reactor_cares_destroy(w->rc); /* ARES_EDESTRUCTION callbacks still see w->b */
+    free(w->b.answers);
     if (w->r) {
         reactor_destroy(w->r);
         loop_live = w->alloc.live;
@@ -327,11 +352,11 @@ static int teardown(void **state)
 
 /* The adapter on w's server: first-try timeout timeout_ms, tries attempts, DNS only, no search
  * domains, so one lookup is one query. */
-static void world_resolver(world *w, int timeout_ms, int tries)
+static void world_resolver(world *w, int timeout_ms, int tries, int flags)
 {
     char lookups[] = "b";
     char csv[32];
-    struct ares_options o = {.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES,
+    struct ares_options o = {.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | flags,
                              .timeout = timeout_ms,
                              .tries = tries,
                              .lookups = lookups};
@@ -369,26 +394,7 @@ static reactor_stats_t stats(const world *w)
     return s;
 }
 
-/* ---- lookups: what each callback saw, checked after the run (no assert inside c-ares) ---- */
-
-typedef struct batch batch;
-typedef struct answer {
-    batch *b;
-    unsigned index;
-    int calls, status, timeouts;
-    int naddrs;    /* addresses in the answer */
-    uint32_t addr; /* the first, host order */
-    int name_ok;   /* h_name is the name asked for */
-    uint64_t at;   /* now_ms() when the callback ran */
-} answer;
-
-struct batch {
-    world *w;
-    answer *answers;
-    unsigned total, window, sent, done;
-    int destroy_in_callback; /* the first callback destroys the adapter */
-    uint64_t late_at;        /* when submit_late ran */
-};
+/* ---- lookups: submitted in windows, checked after the run ---- */
 
 static void submit(batch *b);
 
@@ -443,19 +449,19 @@ static void batch_init(batch *b, world *w, unsigned total, unsigned window)
 
 /* ---- the cases ---- */
 
-static void lookups_of_500_names_are_all_answered(void **state)
+/* NAMES lookups, WINDOW in flight, over UDP or (ARES_FLAG_USEVC) one TCP connection. */
+static void lookups_of_distinct_names(world *w, int flags, const char *how)
 {
-    world *w = *state;
-    batch b;
+    batch *b = &w->b;
     int retried = 0;
-    world_resolver(w, 2000, 3);
-    batch_init(&b, w, NAMES, WINDOW);
+    world_resolver(w, 2000, 3, flags);
+    batch_init(b, w, NAMES, WINDOW);
     uint64_t t0 = now_ms();
-    submit(&b);
-    int finished = run_until(w, &b.done, NAMES, WAIT_MS);
+    submit(b);
+    int finished = run_until(w, &b->done, NAMES, WAIT_MS);
     uint64_t ms = now_ms() - t0;
     for (unsigned i = 0; finished && i < NAMES; i++) {
-        answer *a = &b.answers[i];
+        answer *a = &b->answers[i];
         if (a->calls != 1 || a->status != ARES_SUCCESS || a->naddrs != 1 || a->addr != addr_of(i) ||
             !a->name_ok)
             print_error("n%u.rx.test: calls %d, %s, %d addresses, first %08x (want %08x)\n", i,
@@ -468,11 +474,10 @@ static void lookups_of_500_names_are_all_answered(void **state)
         assert_true(a->name_ok);
         retried += a->timeouts > 0;
     }
-    free(b.answers);
     assert_true(finished);
-    print_message("contrib.cares.%s: %u lookups (%u in flight) in %llu ms: %.0f lookups/s, %d "
-                  "retried after a timeout\n",
-                  reactor_backend_name(w->r), NAMES, WINDOW, (unsigned long long)ms,
+    print_message("contrib.cares.%s: %u lookups over %s (%u in flight) in %llu ms: %.0f "
+                  "lookups/s, %d retried after a timeout\n",
+                  reactor_backend_name(w->r), NAMES, how, WINDOW, (unsigned long long)ms,
                   ms ? NAMES * 1000.0 / (double)ms : 0.0, retried);
     /* Idle again: c-ares closed its socket (no ARES_FLAG_STAYOPEN) and the timer is stopped. */
     reactor_stats_t s = stats(w);
@@ -481,23 +486,34 @@ static void lookups_of_500_names_are_all_answered(void **state)
     assert_int_equal(reactor_cares_error(w->rc), 0);
 }
 
+static void lookups_of_500_names_are_all_answered(void **state)
+{
+    lookups_of_distinct_names(*state, 0, "UDP");
+}
+
+/* TCP: the socket is watched for WRITABLE while c-ares connects and has queries queued, then
+ * modified back to READABLE. */
+static void lookups_over_tcp_are_all_answered(void **state)
+{
+    lookups_of_distinct_names(*state, ARES_FLAG_USEVC, "TCP");
+}
+
 static void unanswered_query_times_out_on_schedule(void **state)
 {
     world *w = *state;
     const unsigned timeout_ms = 100, tries = 3;
-    batch b;
+    batch *b = &w->b;
     /* c-ares doubles the timeout on each round through the servers (ares__send_query): with
      * one server, timeout * (1 + 2 + 4). The least it may take is timeout * tries. */
     uint64_t floor_ms = (uint64_t)timeout_ms * tries;
     uint64_t schedule_ms = (uint64_t)timeout_ms * ((1u << tries) - 1u);
-    world_resolver(w, (int)timeout_ms, (int)tries);
-    batch_init(&b, w, 1, 1);
+    world_resolver(w, (int)timeout_ms, (int)tries, 0);
+    batch_init(b, w, 1, 1);
     uint64_t t0 = now_ms(), iterations = stats(w).iterations;
-    submit(&b); /* from outside the loop: the adapter arms its timer from the state callback */
+    submit(b); /* from outside the loop: the adapter arms its timer from the state callback */
     assert_int_equal(stats(w).channels, 1);
-    assert_true(run_until(w, &b.done, 1, schedule_ms + SLACK_MS + 5000u));
-    answer a = b.answers[0];
-    free(b.answers);
+    assert_true(run_until(w, &b->done, 1, schedule_ms + SLACK_MS + 5000u));
+    answer a = b->answers[0];
     uint64_t elapsed = a.at - t0;
     print_message("contrib.cares.%s: ETIMEOUT after %llu ms (timeout %u ms, %u tries: at least "
                   "%llu, c-ares 1.18's schedule %llu)\n",
@@ -548,17 +564,16 @@ static void query_submitted_between_steps_times_out_on_its_own_schedule(void **s
      * wait for 3100, 1450 ms late. */
     uint64_t schedule_ms = (uint64_t)timeout_ms * ((1u << tries) - 1u);
     reactor_timer_t t;
-    batch b;
-    world_resolver(w, (int)timeout_ms, (int)tries);
-    batch_init(&b, w, 2, 2);
-    b.total = 1; /* the second once submit_late runs */
+    batch *b = &w->b;
+    world_resolver(w, (int)timeout_ms, (int)tries, 0);
+    batch_init(b, w, 2, 2);
+    b->total = 1; /* the second once submit_late runs */
     uint64_t t0 = now_ms();
-    submit(&b);
-    assert_int_equal(reactor_timer_start(w->r, late_ms, 0, submit_late, &b, &t), 0);
-    assert_true(run_until(w, &b.done, 2, 2 * schedule_ms + SLACK_MS + 5000u));
-    answer first = b.answers[0], second = b.answers[1];
-    free(b.answers);
-    uint64_t sent_at = b.late_at, e1 = first.at - t0, e2 = second.at - sent_at;
+    submit(b);
+    assert_int_equal(reactor_timer_start(w->r, late_ms, 0, submit_late, b, &t), 0);
+    assert_true(run_until(w, &b->done, 2, 2 * schedule_ms + SLACK_MS + 5000u));
+    answer first = b->answers[0], second = b->answers[1];
+    uint64_t sent_at = b->late_at, e1 = first.at - t0, e2 = second.at - sent_at;
     print_message("contrib.cares.%s: ETIMEOUT after %llu ms, and for the query sent %llu ms "
                   "later after %llu ms (schedule %llu)\n",
                   reactor_backend_name(w->r), (unsigned long long)e1,
@@ -578,24 +593,23 @@ static void destroy_with_queries_in_flight_leaks_nothing(void **state)
     const unsigned n = 20;
     const unsigned never = 1;
     unsigned zero = 0;
-    batch b;
-    world_resolver(w, 5000, 2);
-    batch_init(&b, w, n, n);
-    submit(&b);
+    batch *b = &w->b;
+    world_resolver(w, 5000, 2, 0);
+    batch_init(b, w, n, n);
+    submit(b);
     assert_int_equal(stats(w).channels, 1);
     /* Let the loop run the adapter for a while: every query is sent and none can finish. */
     assert_false(run_until(w, &zero, never, 100));
-    assert_int_equal(b.done, 0);
+    assert_int_equal(b->done, 0);
     reactor_stats_t s = stats(w);
     assert_int_equal(s.channels, 1);
     assert_int_equal(s.timers, 1);
     reactor_cares_destroy(w->rc);
     w->rc = NULL;
     for (unsigned i = 0; i < n; i++) {
-        assert_int_equal(b.answers[i].calls, 1);
-        assert_int_equal(b.answers[i].status, ARES_EDESTRUCTION);
+        assert_int_equal(b->answers[i].calls, 1);
+        assert_int_equal(b->answers[i].status, ARES_EDESTRUCTION);
     }
-    free(b.answers);
     s = stats(w);
     assert_int_equal(s.channels, 0);
     assert_int_equal(s.timers, 0);
@@ -611,19 +625,18 @@ static void destroy_from_a_query_callback_is_deferred(void **state)
 {
     world *w = *state;
     const unsigned n = 10;
-    batch b;
-    world_resolver(w, 2000, 3);
-    batch_init(&b, w, n, n);
-    b.destroy_in_callback = 1;
-    submit(&b);
-    int finished = run_until(w, &b.done, n, WAIT_MS);
+    batch *b = &w->b;
+    world_resolver(w, 2000, 3, 0);
+    batch_init(b, w, n, n);
+    b->destroy_in_callback = 1;
+    submit(b);
+    int finished = run_until(w, &b->done, n, WAIT_MS);
     int ok = 0, destroyed = 0, once = 1;
     for (unsigned i = 0; i < n; i++) {
-        ok += b.answers[i].status == ARES_SUCCESS;
-        destroyed += b.answers[i].status == ARES_EDESTRUCTION;
-        once &= b.answers[i].calls == 1;
+        ok += b->answers[i].status == ARES_SUCCESS;
+        destroyed += b->answers[i].status == ARES_EDESTRUCTION;
+        once &= b->answers[i].calls == 1;
     }
-    free(b.answers);
     print_message("contrib.cares.%s: destroyed in the first of %u callbacks: %d answered in that "
                   "step, %d ARES_EDESTRUCTION after it\n",
                   reactor_backend_name(w->r), n, ok, destroyed);
@@ -676,6 +689,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(lookups_of_500_names_are_all_answered, setup_dnsmasq,
                                         teardown),
+        cmocka_unit_test_setup_teardown(lookups_over_tcp_are_all_answered, setup_dnsmasq, teardown),
         cmocka_unit_test_setup_teardown(unanswered_query_times_out_on_schedule, setup_hole,
                                         teardown),
         cmocka_unit_test_setup_teardown(query_submitted_between_steps_times_out_on_its_own_schedule,
