@@ -154,6 +154,13 @@ static int free_port(void)
     return port;
 }
 
+static void free_argv(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 /* dnsmasq's command line: answers only from its --address records, on 127.0.0.1:port. */
 static char **dnsmasq_argv(int port)
 {
@@ -183,31 +190,26 @@ static char **dnsmasq_argv(int port)
                  (a >> 16) & 255u, (a >> 8) & 255u, a & 255u);
         ok = (argv[n++] = strdup(buf)) != NULL;
     }
-    if (!ok && argv) {
-        for (size_t i = 0; argv[i]; i++)
-            free(argv[i]);
-        free(argv);
+    if (!ok) {
+        free_argv(argv);
         argv = NULL;
     }
     return argv;
-}
-
-static void free_argv(char **argv)
-{
-    for (size_t i = 0; argv && argv[i]; i++)
-        free(argv[i]);
-    free(argv);
 }
 
 /* Starts path with argv; its stdout goes to out_fd (or /dev/null when -1), the rest to
  * /dev/null. On Linux the child dies with us, even when CTest kills us. */
 static pid_t spawn(const char *path, char **argv, int out_fd)
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid != 0)
         return pid;
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127); /* the parent died before prctl */
+#else
+    (void)parent;
 #endif
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
@@ -257,17 +259,22 @@ static int dnsmasq_answers(int port)
     return answered;
 }
 
-static void dnsmasq_start(world *w)
+/* Starts dnsmasq on a free port and waits until it answers. 0, or -1 with nothing running. */
+static int dnsmasq_start(world *w)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
         int port = free_port();
         if (port <= 0)
             continue; /* the UDP port's TCP twin was taken: draw again */
         char **argv = dnsmasq_argv(port);
-        assert_non_null(argv);
+        if (!argv)
+            return -1;
         w->dnsmasq = spawn(RC_DNSMASQ, argv, -1);
         free_argv(argv);
-        assert_true(w->dnsmasq > 0);
+        if (w->dnsmasq < 0) {
+            w->dnsmasq = 0;
+            break;
+        }
         for (uint64_t end = now_ms() + START_MS; now_ms() < end;) {
             if (waitpid(w->dnsmasq, NULL, WNOHANG) == w->dnsmasq) {
                 w->dnsmasq = 0; /* exited: most likely the port was taken meanwhile */
@@ -275,12 +282,13 @@ static void dnsmasq_start(world *w)
             }
             if (dnsmasq_answers(port)) {
                 w->port = port;
-                return;
+                return 0;
             }
         }
         reap(&w->dnsmasq);
     }
-    fail_msg("dnsmasq (%s) did not start; scripts/setup.sh contrib installs it", RC_DNSMASQ);
+    print_error("dnsmasq (%s) did not start; scripts/setup.sh contrib installs it\n", RC_DNSMASQ);
+    return -1;
 }
 
 /* ---- fixtures ---- */
@@ -296,20 +304,44 @@ static world *world_new(void)
     return w;
 }
 
-static void world_loop(world *w)
+static int world_loop(world *w)
 {
     reactor_options_t opts = {.backend = test__backend, .allocator = &w->alloc.fn};
-    assert_int_equal(reactor_create(&w->r, &opts), 0);
+    int err = reactor_create(&w->r, &opts);
+    if (err)
+        print_error("reactor_create: %s\n", reactor_strerror(err));
+    return err ? -1 : 0;
+}
+
+/* Destroys the adapter (its ARES_EDESTRUCTION callbacks still see w->b), then the loop; kills
+ * and reaps dnsmasq; frees w. Returns the loop's live blocks and c-ares's leaked ones. */
+static void world_free(world *w, long *loop_live, long *ares_leaked)
+{
+    reactor_cares_destroy(w->rc);
+    free(w->b.answers);
+    *loop_live = 0;
+    if (w->r) {
+        reactor_destroy(w->r);
+        *loop_live = w->alloc.live;
+    }
+    reap(&w->dnsmasq);
+    if (w->hole >= 0)
+        close(w->hole);
+    *ares_leaked = test__ares_live - w->ares_base;
+    free(w);
 }
 
 static int setup_dnsmasq(void **state)
 {
     world *w = world_new();
+    long live, leaked;
     if (!w)
         return -1;
+    if (world_loop(w) != 0 || dnsmasq_start(w) != 0) {
+        world_free(w, &live, &leaked);
+        return -1;
+    }
     *state = w;
-    world_loop(w);
-    dnsmasq_start(w);
     return 0;
 }
 
@@ -320,35 +352,28 @@ static int setup_hole(void **state)
     world *w = world_new();
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sa;
+    long live, leaked;
     if (!w)
         return -1;
-    *state = w;
     w->hole = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(w->hole >= 0);
-    assert_int_equal(bind(w->hole, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(w->hole, (struct sockaddr *)&sa, &len), 0);
+    if (w->hole < 0 || bind(w->hole, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(w->hole, (struct sockaddr *)&sa, &len) != 0 || world_loop(w) != 0) {
+        print_error("setup_hole: %s\n", strerror(errno));
+        world_free(w, &live, &leaked);
+        return -1;
+    }
     w->port = ntohs(sa.sin_port);
-    world_loop(w);
+    *state = w;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    world *w = *state;
-    long loop_live = 0;
-    if (!w)
+    long loop_live, ares_leaked;
+    if (!*state)
         return 0;
-    reactor_cares_destroy(w->rc); /* ARES_EDESTRUCTION callbacks still see w->b */
-    free(w->b.answers);
-    if (w->r) {
-        reactor_destroy(w->r);
-        loop_live = w->alloc.live;
-    }
-    reap(&w->dnsmasq);
-    if (w->hole >= 0)
-        close(w->hole);
-    long ares_leaked = test__ares_live - w->ares_base;
-    free(w);
+    world_free(*state, &loop_live, &ares_leaked);
+    *state = NULL;
     assert_int_equal(loop_live, 0);
     assert_int_equal(ares_leaked, 0);
     return 0;
