@@ -161,6 +161,7 @@ typedef struct rht {
     long nulls;         /* reply callbacks with NULL: the context failed or was freed */
     long bad;           /* reply callbacks with anything else */
     long free_at;       /* redisAsyncFree from the reply callback that makes replies reach this */
+    long target;        /* what rht_wait_answered waits for */
 } rht;
 
 static void rht__count(rht *t, redisAsyncContext *ac, int ok, int null)
@@ -275,12 +276,10 @@ static void rht_issue(rht *t, long first, long n)
                          REDIS_OK);
 }
 
-static long rht__target;
-
 static int rht__answered(void *ctx)
 {
     rht *t = (rht *)ctx;
-    return t->replies + t->nulls + t->bad >= rht__target;
+    return t->replies + t->nulls + t->bad >= t->target;
 }
 
 static int rht__gone(void *ctx)
@@ -302,7 +301,7 @@ static int rht__connected(void *ctx)
 /* Runs the loop until callbacks have answered `total` commands in all (bounded). */
 static void rht_wait_answered(rht *t, long total)
 {
-    rht__target = total;
+    t->target = total;
     assert_true(sup_run_until(t->f, rht__answered, t, RHT_WAIT_MS));
 }
 
