@@ -129,6 +129,28 @@ static void cares__timer_cb(reactor_t *r, reactor_timer_t t, void *arg)
     cares__process(rc, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 }
 
+/* A socket c-ares opened: a channel for it. */
+static void cares__watch(reactor_cares_t *rc, ares_socket_t fd, unsigned events)
+{
+    if (rc->nsocks == rc->cap) {
+        size_t cap = rc->cap ? rc->cap * 2 : 4;
+        cares_sock *socks = realloc(rc->socks, cap * sizeof *socks);
+        if (!socks) {
+            cares__note(rc, REACTOR_ENOMEM);
+            return;
+        }
+        rc->socks = socks;
+        rc->cap = cap;
+    }
+    reactor_chn_t chn;
+    int err = reactor_add(rc->loop, (reactor_socket_t)fd, events, cares__io_cb, rc, &chn);
+    if (err) {
+        cares__note(rc, err);
+        return;
+    }
+    rc->socks[rc->nsocks++] = (cares_sock){.fd = fd, .chn = chn, .events = events};
+}
+
 /* c-ares's socket state callback: called from ares_send (a first query opens a socket), from
  * inside ares_process_fd, from ares_set_servers* and from ares_destroy; always before it closes
  * a socket, so a number it reuses within one call is removed before it is added again. */
@@ -147,30 +169,12 @@ static void cares__state_cb(void *data, ares_socket_t fd, int readable, int writ
             if (!err)
                 rc->socks[i].events = events;
         }
-        return;
+    } else if (events != 0) {
+        cares__watch(rc, fd, events);
     }
-    if (events == 0)
-        return;
-    if (rc->nsocks == rc->cap) {
-        size_t cap = rc->cap ? rc->cap * 2 : 4;
-        cares_sock *socks = realloc(rc->socks, cap * sizeof *socks);
-        if (!socks) {
-            cares__note(rc, REACTOR_ENOMEM);
-            return;
-        }
-        rc->socks = socks;
-        rc->cap = cap;
-    }
-    reactor_chn_t chn;
-    int err = reactor_add(rc->loop, (reactor_socket_t)fd, events, cares__io_cb, rc, &chn);
-    if (err) {
-        cares__note(rc, err);
-        return;
-    }
-    rc->socks[rc->nsocks++] = (cares_sock){.fd = fd, .chn = chn, .events = events};
-    /* Outside a step the query that opened this socket has no timeout yet (ares_send sets it
-     * after the callback returns): look again in the next iteration. */
-    if (rc->depth == 0)
+    /* Outside a step the query that opened or wrote to this socket has no timeout yet (ares_send
+     * sets it after the callback returns): look again in the next iteration. */
+    if (events != 0 && rc->depth == 0)
         cares__arm(rc, 0);
 }
 
