@@ -44,9 +44,10 @@ static uint64_t hs__next(uint64_t *x)
 static int hs__write(hs_server *s, size_t i, size_t size, uint64_t *rng)
 {
     hs_file *f = &s->files[i];
-    char path[96];
-    snprintf(f->name, sizeof f->name, "f%zu", i);
-    snprintf(path, sizeof path, "%s/%s", s->dir, f->name);
+    char path[128];
+    snprintf(f->name, sizeof f->name, "f%u", (unsigned)i);
+    if (snprintf(path, sizeof path, "%s/%s", s->dir, f->name) >= (int)sizeof path)
+        return -1;
     f->size = size;
     f->data = malloc(size ? size : 1);
     if (!f->data)
@@ -187,11 +188,10 @@ void hs_stop(hs_server *s)
     if (s->refused_fd >= 0)
         close(s->refused_fd);
     for (size_t i = 0; i < HS_MAX_FILES; i++) {
-        char path[96];
-        if (s->files[i].name[0]) {
-            snprintf(path, sizeof path, "%s/%s", s->dir, s->files[i].name);
+        char path[128];
+        if (s->files[i].name[0] &&
+            snprintf(path, sizeof path, "%s/%s", s->dir, s->files[i].name) < (int)sizeof path)
             unlink(path);
-        }
         free(s->files[i].data);
     }
     if (s->dir[0])

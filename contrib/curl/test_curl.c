@@ -244,14 +244,14 @@ static void make_xfers(fix *f, size_t n, int (*pick)(size_t i))
     f->target = n;
     for (size_t i = 0; i < n; i++) {
         xfer *x = &f->x[i];
-        char url[96];
+        char url[128];
         int b = pick(i);
         x->f = f;
         x->want = b >= 0 ? &srv.files[b] : NULL;
-        if (x->want)
-            snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", srv.port, x->want->name);
-        else
-            snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.refused_port);
+        int len = x->want
+                      ? snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", srv.port, x->want->name)
+                      : snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.refused_port);
+        assert_true(len > 0 && len < (int)sizeof url);
         x->easy = curl_easy_init();
         assert_non_null(x->easy);
         curl_easy_setopt(x->easy, CURLOPT_URL, url);
