@@ -281,6 +281,16 @@ static void run_until_finished(fix *f)
     assert_false(f->timed_out);
 }
 
+/* Once every transfer has ended libcurl has closed its sockets (HTTP/1.0: the server closes
+ * each connection) and stopped its timer: the loop holds the deadline only. */
+static void assert_idle(const fix *f)
+{
+    reactor_stats_t st;
+    assert_int_equal(reactor_stats(f->loop, &st), 0);
+    assert_int_equal(st.channels, 0);
+    assert_int_equal(st.timers, 1);
+}
+
 static long status_of(CURL *easy)
 {
     long status = 0;
@@ -324,6 +334,7 @@ static void transfers(void **state)
     assert_int_equal(reactor_curl_running(f->rc), 0);
     for (size_t i = 0; i < f->n; i++)
         assert_fetched(&f->x[i]);
+    assert_idle(f);
     print_message("%zu transfers, %.1f MB in %.3f s: %.0f transfers/s (%s)\n", f->n,
                   (double)f->bytes / 1e6, secs, (double)f->n / secs, reactor_backend_name(f->loop));
 }
@@ -358,6 +369,7 @@ static void cancel(void **state)
     assert_false(f->x[1].mismatch);
     for (size_t i = 2; i < f->n; i++)
         assert_fetched(&f->x[i]);
+    assert_idle(f);
 }
 
 /* One transfer to a port nothing listens on, among ten good ones. */
@@ -378,6 +390,7 @@ static void refused(void **state)
     assert_int_equal(f->x[0].got, 0);
     for (size_t i = 1; i < f->n; i++)
         assert_fetched(&f->x[i]);
+    assert_idle(f);
 }
 
 /* reactor_curl_destroy from a write callback while 8 large transfers run: the adapter goes when
@@ -427,6 +440,7 @@ static void loop_refuses_sockets(void **state)
     run_until_finished(f);
     for (size_t i = 3; i < 6; i++)
         assert_fetched(&f->x[i]);
+    assert_idle(f);
 }
 
 static void never(reactor_t *r, reactor_timer_t t, void *arg)
@@ -456,6 +470,7 @@ static void loop_refuses_timer(void **state)
     add_all(f);
     run_until_finished(f);
     assert_fetched(&f->x[0]);
+    assert_idle(f);
 }
 
 int main(int argc, char **argv)
