@@ -13,10 +13,13 @@
 static unsigned long long tm__seed = 1, tm__seeds = 4, tm__ops = 25000;
 static int tm__trace, tm__pairs = 64, tm__strict, tm__eventual;
 
-static int tm__backend_is_afd(void)
+/* Backends whose readiness may lag the operation behind it: AFD, and on Windows WSAPoll too
+ * (under Wine both ask wineserver, which takes in a peer's shutdown asynchronously: measured, a
+ * half-close seen one wait late on poll). */
+static int tm__backend_lags(void)
 {
 #if defined(_WIN32)
-    return sup_backend() == REACTOR_BACKEND_AFD || sup_backend() == REACTOR_BACKEND_DEFAULT;
+    return 1;
 #else
     return sup_backend() == REACTOR_BACKEND_AFD;
 #endif
@@ -32,7 +35,7 @@ static void random_operations_match_the_model(void **state)
         memset(&cfg, 0, sizeof cfg);
         cfg.backend = sup_backend();
         cfg.pairs = (uint32_t)tm__pairs;
-        cfg.eventual = tm__eventual || (tm__backend_is_afd() && !tm__strict);
+        cfg.eventual = tm__eventual || (tm__backend_lags() && !tm__strict);
         cfg.inject = 1;
         cfg.trace = tm__trace;
         cfg.src.next = mdl_rng_next;
