@@ -1,8 +1,13 @@
-# exports.cmake - lists the shared library's exported symbols and fails unless they are exactly
-# the REACTOR_API functions of reactor.h: nothing that is not reactor_*, nothing missing.
-# Run as `cmake -DLIB=<file> -DTOOL=<nm|objdump> -DKIND=<elf|pe> -DHEADER=<reactor.h> -P`.
+# exports.cmake - lists the library's exported symbols (a shared library's exports, or a static
+# archive's global definitions) and fails unless they are exactly the REACTOR_API functions of
+# reactor.h: nothing that is not reactor_*, nothing missing.
+# Run as `cmake -DLIB=<file> -DTOOL=<nm|objdump> -DKIND=<elf|pe|archive> -DHEADER=<reactor.h> -P`.
 cmake_minimum_required(VERSION 3.21)
-if(KIND STREQUAL "elf")
+if(KIND STREQUAL "archive")
+  execute_process(COMMAND ${TOOL} -g --defined-only ${LIB} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(line_re "^[0-9a-fA-F]+ [A-Za-z] ([^ ]+)$")
+elseif(KIND STREQUAL "elf")
   execute_process(COMMAND ${TOOL} -D --defined-only ${LIB} RESULT_VARIABLE rc
                   OUTPUT_VARIABLE out ERROR_VARIABLE err)
   set(line_re "^[0-9a-fA-F]+ [A-Za-z] ([^ ]+)$")
