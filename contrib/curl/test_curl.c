@@ -443,6 +443,28 @@ static void loop_refuses_sockets(void **state)
     assert_idle(f);
 }
 
+static int pick_small(size_t i)
+{
+    return (int)(i % BIG);
+}
+
+/* CURLMOPT_MAX_TOTAL_CONNECTIONS 1: 30 transfers queue for one connection at a time, each
+ * closed by the server (HTTP/1.0), its descriptor number coming back for the next: a
+ * CURL_POLL_REMOVE and a new channel for the same number, over and over. */
+static void one_connection_at_a_time(void **state)
+{
+    fix *f = *state;
+    make_xfers(f, 30, pick_small);
+    assert_int_equal(curl_multi_setopt(reactor_curl_multi(f->rc), CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                                       1L),
+                     CURLM_OK);
+    add_all(f);
+    run_until_finished(f);
+    for (size_t i = 0; i < f->n; i++)
+        assert_fetched(&f->x[i]);
+    assert_idle(f);
+}
+
 static void never(reactor_t *r, reactor_timer_t t, void *arg)
 {
     (void)r;
@@ -486,6 +508,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(refused, setup, teardown),
         cmocka_unit_test_setup_teardown(destroy_mid_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_connection_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(loop_refuses_sockets, setup, teardown),
         cmocka_unit_test_setup_teardown(loop_refuses_timer, setup, teardown),
     };
