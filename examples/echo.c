@@ -10,6 +10,7 @@
 #include <reactor.h>
 
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,6 @@ struct echo {
     reactor_t *loop;
     reactor_socket_t listener;
     reactor_chn_t listener_chn;
-    reactor_timer_t deadline;
     conn *conns;
     int server_conns, clients_left;
     int server_only, failed;
@@ -204,7 +204,6 @@ static void check_done(echo *app)
     if (app->clients_left || app->server_conns)
         return;
     app->end_ms = reactor_now(app->loop);
-    reactor_timer_stop(app->loop, app->deadline);
     reactor_remove(app->loop, app->listener_chn);
     app->listener_chn = 0; /* a removed number may be handed out again: forget it */
 }
@@ -467,17 +466,6 @@ static int start_client(echo *app, int index, uint16_t port)
     return 0;
 }
 
-static void on_deadline(reactor_t *r, reactor_timer_t t, void *arg)
-{
-    echo *app = arg;
-    (void)r;
-    (void)t;
-    char msg[160];
-    snprintf(msg, sizeof msg, "deadline of %llu ms passed with %d of %d connections unfinished",
-             (unsigned long long)app->deadline_ms, app->clients_left, app->connections);
-    fail(app, msg);
-}
-
 static long parse(const char *flag, const char *val, long lo, long hi)
 {
     char *end;
@@ -567,9 +555,6 @@ int main(int argc, char **argv)
         fflush(stdout);
         err = reactor_run(app.loop, REACTOR_RUN_DEFAULT);
     } else if (!app.failed) {
-        err = reactor_timer_start(app.loop, app.deadline_ms, 0, on_deadline, &app, &app.deadline);
-        if (err)
-            fail_code(&app, "reactor_timer_start", err);
         app.start_ms = reactor_now(app.loop);
         for (int i = 0; i < app.connections && !app.failed; i++) {
             err = start_client(&app, i, bound);
@@ -578,8 +563,24 @@ int main(int argc, char **argv)
             else
                 app.clients_left++;
         }
-        if (!app.failed)
-            err = reactor_run(app.loop, REACTOR_RUN_DEFAULT);
+        /* Bounded waits up to the deadline: no timer to start and stop for it. Returns 0 once
+         * nothing is registered any more: every connection is done and the listener removed. */
+        uint64_t until = app.start_ms + app.deadline_ms;
+        while (!app.failed) {
+            uint64_t now = reactor_now(app.loop);
+            if (now >= until) {
+                char msg[160];
+                snprintf(msg, sizeof msg,
+                         "deadline of %llu ms passed with %d of %d connections unfinished",
+                         (unsigned long long)app.deadline_ms, app.clients_left, app.connections);
+                fail(&app, msg);
+                break;
+            }
+            uint64_t left = until - now;
+            err = reactor_run_timeout(app.loop, left > INT_MAX ? INT_MAX : (int)left);
+            if (err <= 0)
+                break;
+        }
     }
     if (err < 0)
         fail_code(&app, "reactor_run", err);

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh core
 cmake --preset release >/dev/null
-cmake --build --preset release --target echo
+cmake --build --preset release --target example_echo
 exec build/release/examples/echo "$@"

@@ -2,7 +2,8 @@
 # test.sh - the one test command (README, CI). Installs what is missing (Debian 12, as root),
 # then builds and runs every test: on Linux Debug, ASan+UBSan, TSan, clang, Release and
 # valgrind memcheck, the Doxygen reference (warnings as errors), a bounded libFuzzer run and the
-# format check; then the mingw-w64 cross build under Wine, Debug (DLL) and Release (static).
+# format check; then the mingw-w64 cross build under Wine, Debug (DLL) and Release (static);
+# last, every command README.md shows, run as written in a fresh clone (scripts/readme-check.sh).
 # REACTOR_SKIP_WINDOWS=1 leaves the Windows leg out (a machine without Wine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,7 @@ if [ "${REACTOR_SKIP_WINDOWS:-0}" != 1 ]; then
   step "Windows: mingw-w64 cross build, every test under Wine"
   scripts/windows-test.sh
 fi
+
+step "README: every command it shows, as written, in a fresh clone"
+scripts/readme-check.sh
 step "all legs passed"
