@@ -1,6 +1,6 @@
 /* http_server.c - python3's http.server as a child process for the tests. The server binds
- * port 0 and prints the port it got on a pipe, so no other process can take the port between
- * choosing and binding; it exits when its stdin (a pipe from us) reaches end of file, so it
+ * port 0 (twice) and prints the ports it got on a pipe, so no other process can take a port
+ * between choosing and binding; it exits when its stdin (a pipe from us) reaches end of file, so it
  * also goes when the test dies without its tear-down (ctest would otherwise wait for it). */
 #include "http_server.h"
 
@@ -22,11 +22,15 @@ static const char hs__script[] =
     "class H(http.server.SimpleHTTPRequestHandler):\n"
     "    def log_message(self, *a):\n"
     "        pass\n"
+    "class H11(H):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
     "class S(http.server.ThreadingHTTPServer):\n"
     "    request_queue_size = 1024\n" /* 5 by default: SYNs of 200 clients would be dropped */
     "    daemon_threads = True\n"
     "s = S(('127.0.0.1', 0), functools.partial(H, directory=sys.argv[1]))\n"
-    "print(s.server_address[1], flush=True)\n"
+    "s11 = S(('127.0.0.1', 0), functools.partial(H11, directory=sys.argv[1]))\n"
+    "threading.Thread(target=s11.serve_forever, daemon=True).start()\n"
+    "print(s.server_address[1], s11.server_address[1], flush=True)\n"
     "def watch():\n"
     "    sys.stdin.read()\n"
     "    os._exit(0)\n"
@@ -73,10 +77,10 @@ static long hs__ms_since(const struct timespec *t0)
     return (long)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* Reads the port line from fd within 15 s; 0 when none came. */
-static int hs__read_port(int fd)
+/* Reads the line "port port11" from fd within 15 s; -1 when none came. */
+static int hs__read_ports(hs_server *s, int fd)
 {
-    char line[32];
+    char line[40];
     size_t len = 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -94,8 +98,14 @@ static int hs__read_port(int fd)
         len += (size_t)n;
     }
     line[len] = '\0';
-    int port = atoi(line);
-    return port > 0 && port < 65536 ? port : 0;
+    char *end;
+    long port = strtol(line, &end, 10);
+    long port11 = strtol(end, &end, 10);
+    if (*end != '\n' || port <= 0 || port >= 65536 || port11 <= 0 || port11 >= 65536)
+        return -1;
+    s->port = (int)port;
+    s->port11 = (int)port11;
+    return 0;
 }
 
 static int hs__spawn(hs_server *s, const char *python)
@@ -123,16 +133,16 @@ static int hs__spawn(hs_server *s, const char *python)
     close(in[0]);
     close(out[1]);
     s->to_child = in[1];
-    s->port = s->pid > 0 ? hs__read_port(out[0]) : 0;
+    int rv = s->pid > 0 ? hs__read_ports(s, out[0]) : -1;
     close(out[0]);
-    return s->port ? 0 : -1;
+    return rv;
 }
 
-/* The server listens before it prints its port: one connect must succeed at once. */
-static int hs__accepts(const hs_server *s)
+/* The server listens before it prints its ports: one connect must succeed at once. */
+static int hs__accepts(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     if (fd >= 0)
@@ -171,7 +181,7 @@ int hs_start(hs_server *s, const char *python, const size_t *sizes, size_t nfile
     for (; s->nfiles < nfiles; s->nfiles++)
         if (hs__write(s, s->nfiles, sizes[s->nfiles], &rng) != 0)
             return -1;
-    if (hs__spawn(s, python) != 0 || hs__accepts(s) != 0)
+    if (hs__spawn(s, python) != 0 || hs__accepts(s->port) != 0 || hs__accepts(s->port11) != 0)
         return -1;
     return hs__bind_refused(s);
 }

@@ -1,6 +1,7 @@
-/* http_server.h - the test's HTTP server: python3's http.server on 127.0.0.1, on a port it
- * picks itself, serving random files written to a temporary directory first; and a port on
- * which connects are refused. One per process; started and stopped by the cmocka group. */
+/* http_server.h - the test's HTTP server: python3's http.server on 127.0.0.1, on ports it
+ * picks itself (one answering HTTP/1.0 and closing every connection, one HTTP/1.1 keeping them
+ * open), serving random files written to a temporary directory first; and a port on which
+ * connects are refused. One per process; started and stopped by the cmocka group. */
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
 
@@ -20,8 +21,9 @@ typedef struct hs_file {
  * frees and removes them all, whatever hs_start got to. */
 typedef struct hs_server {
     pid_t pid;
-    int to_child; /* the server's stdin: at end of file it exits */
-    int port;
+    int to_child;   /* the server's stdin: at end of file it exits */
+    int port;       /* HTTP/1.0: the server closes each connection after its response */
+    int port11;     /* HTTP/1.1: connections stay open for reuse */
     int refused_fd; /* bound, never listening: connects to its port are refused */
     int refused_port;
     char dir[64];
