@@ -163,15 +163,13 @@ static void rc__on_io(reactor_t *r, reactor_chn_t chn, unsigned events, void *ar
     if (events & REACTOR_WRITABLE)
         bits |= CURL_CSELECT_OUT;
     if (events & (REACTOR_ERROR | REACTOR_HANGUP)) {
-        /* Also the directions libcurl waits for, as its own poll does (select.c counts POLLHUP
-         * and POLLERR as readable): its recv or send then meets the real error or the end of
-         * the stream, where CURL_CSELECT_ERR alone would be a generic "select/poll returned
-         * error" (CURLE_SEND_ERROR) even while data is still unread. */
+        /* As libcurl's own poll maps them (Curl_socket_check in select.c): POLLERR and POLLHUP
+         * are readable on a socket it reads, so its recv meets the end of the stream or the real
+         * error; CURL_CSELECT_ERR alone would fail the transfer with a generic "select/poll
+         * returned error" (CURLE_SEND_ERROR) while data is still unread. */
         bits |= CURL_CSELECT_ERR;
         if (k->interest & REACTOR_READABLE)
             bits |= CURL_CSELECT_IN;
-        if (k->interest & REACTOR_WRITABLE)
-            bits |= CURL_CSELECT_OUT;
     }
     rc__act(k->rc, k->fd, bits); /* may free k */
 }
@@ -185,8 +183,8 @@ static void rc__on_timer(reactor_t *r, reactor_timer_t t, void *arg)
     rc__act(rc, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* CURLMOPT_TIMERFUNCTION: -1 stops, 0 means "act soon". A 0 ms reactor timer fires in a later
- * timer pass, never inside this call, so libcurl is not re-entered from its own callback. */
+/* CURLMOPT_TIMERFUNCTION: -1 stops, 0 means "act soon". A 0 ms reactor timer fires from the
+ * loop, never inside this call, so libcurl is not re-entered from its own callback. */
 static int rc__timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     reactor_curl_t *rc = userp;
