@@ -1,7 +1,8 @@
 /* http_server.c - python3's http.server as a child process for the tests. The server binds
  * port 0 (twice) and prints the ports it got on a pipe, so no other process can take a port
- * between choosing and binding; it exits when its stdin (a pipe from us) reaches end of file, so it
- * also goes when the test dies without its tear-down (ctest would otherwise wait for it). */
+ * between choosing and binding. It exits when its stdin (a pipe from us) reaches end of file,
+ * removing the files' directory, so it also goes when the test dies without its tear-down
+ * (ctest would otherwise wait for it). */
 #include "http_server.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 static const char hs__script[] =
-    "import functools, http.server, os, sys, threading\n"
+    "import functools, http.server, os, shutil, sys, threading\n"
     "class H(http.server.SimpleHTTPRequestHandler):\n"
     "    def log_message(self, *a):\n"
     "        pass\n"
@@ -33,6 +34,7 @@ static const char hs__script[] =
     "print(s.server_address[1], s11.server_address[1], flush=True)\n"
     "def watch():\n"
     "    sys.stdin.read()\n"
+    "    shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
     "    os._exit(0)\n"
     "threading.Thread(target=watch, daemon=True).start()\n"
     "s.serve_forever()\n";
