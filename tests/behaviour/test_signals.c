@@ -65,11 +65,13 @@ static volatile sig_atomic_t sg__rc = 1;
 static void sg__handler(int sig)
 {
     (void)sig;
+    int saved = errno; /* a handler leaves errno as it found it */
     sg__flag = 1;
-    errno = 4242;                      /* the handler's caller must find errno untouched */
+    errno = 4242;                      /* reactor_wakeup must not change it either */
     sg__rc = reactor_wakeup(sg__loop); /* async-signal-safe */
     if (errno != 4242)
         sg__rc = 99;
+    errno = saved;
 }
 
 static void sg__on_wakeup(reactor_t *r, void *arg)

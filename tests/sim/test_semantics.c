@@ -367,6 +367,63 @@ static void resource_shortages_are_retried_not_parked(void **state)
     sc_run("poll completed with a resource shortage", completed_with_a_shortage);
 }
 
+/* ---- 6. smaller costs ---- */
+
+static int32_t (*se__dequeue)(uintptr_t port, rx_afd_completion *out, uint32_t cap, uint32_t *n,
+                              int timeout_ms);
+static unsigned se__dequeues;
+
+static int32_t se__count_dequeue(uintptr_t port, rx_afd_completion *out, uint32_t cap, uint32_t *n,
+                                 int timeout_ms)
+{
+    se__dequeues++;
+    return se__dequeue(port, out, cap, n, timeout_ms);
+}
+
+/* 100 channels ready at once are taken off the port in one dequeue: the batch follows the
+ * table's size (it was a fixed 64 entries, so a second call and a second pass). */
+static void dequeue_batch_follows_the_table(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    sim_kernel *k = calloc(1, sizeof *k);
+    assert_non_null(k);
+    sim_init(k);
+    k->log_off = 1;
+    se__dequeue = k->table.dequeue;
+    k->table.dequeue = se__count_dequeue;
+    sim_alloc a;
+    sim_alloc_init(&a);
+    rx_alloc ra;
+    rx_alloc_init(&ra, &a.fn);
+    void *be = NULL;
+    assert_int_equal(rx_iocp_init_kernel(&be, &ra, &k->table), 0);
+    rx_event ev[N];
+    rx_sink sink = {ev, 0, N, 0, 0};
+    assert_int_equal(rx_afd_ops.reserve(be, N), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        sim_socket_open(k, 4000 + 4 * i);
+        assert_int_equal(rx_afd_ops.add(be, i, 0x10000u + i + 1, 4000 + 4 * i, REACTOR_READABLE),
+                         0);
+    }
+    assert_int_equal(rx_afd_ops.poll(be, 0, &sink), 0); /* every poll armed */
+    for (uint32_t i = 0; i < N; i++)
+        sim_socket_set_ready(k, 4000 + 4 * i, RX_AFD_POLL_RECEIVE);
+    assert_int_equal(sim_complete_all(k), N);
+    se__dequeues = 0;
+    sink.n = 0;
+    assert_int_equal(rx_afd_ops.poll(be, 0, &sink), 0);
+    assert_int_equal(sink.n, N);
+    assert_int_equal(se__dequeues, 1);
+    rx_iocp_final fin;
+    rx_iocp_destroy_report(be, &fin);
+    assert_int_equal(fin.undrained, 0);
+    sim_fini(k);
+    assert_int_equal(k->errors, 0);
+    assert_int_equal(a.live, 0);
+    free(k);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +432,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(one_poller_per_socket),
         cmocka_unit_test(revived_channel_resolves_its_socket_again),
         cmocka_unit_test(resource_shortages_are_retried_not_parked),
+        cmocka_unit_test(dequeue_batch_follows_the_table),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
