@@ -1,10 +1,20 @@
-/* timer_heap.c - min-heap of timer slots. Slots move only on growth (realloc); the heap holds
- * slot indices, never pointers, and nothing outside keeps a slot pointer across calls. */
+/* timer_heap.c - 4-ary min-heap of (due, slot) nodes. A sift reads only the heap array (and a
+ * slot's sequence when two dues tie); every move writes the moved node's heap index into its
+ * slot's ref. Arrays move only on growth; nothing outside keeps a pointer across calls. */
 #include "timer_heap.h"
 
 #include <string.h>
 
 #define TIMERS__MIN_CAP 16u
+#define TIMERS__LINE 64u /* bytes; four nodes */
+
+_Static_assert(sizeof(rx_timer_node) * 4 == TIMERS__LINE, "four children fill one line");
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TIMERS__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TIMERS__PREFETCH(p) ((void)(p))
+#endif
 
 void rx_timers_init(rx_timers *ts, rx_alloc *alloc)
 {
@@ -13,63 +23,153 @@ void rx_timers_init(rx_timers *ts, rx_alloc *alloc)
     ts->alloc = alloc;
 }
 
+static size_t timers__heap_bytes(uint32_t cap)
+{
+    return cap ? (size_t)cap * sizeof(rx_timer_node) + TIMERS__LINE : 0;
+}
+
 void rx_timers_free(rx_timers *ts)
 {
     rx_alloc *alloc = ts->alloc;
     rx_free(alloc, ts->slots, (size_t)ts->slot_cap * sizeof *ts->slots);
-    rx_free(alloc, ts->heap, (size_t)ts->heap_cap * sizeof *ts->heap);
+    rx_free(alloc, ts->refs, (size_t)ts->ref_cap * sizeof *ts->refs);
+    rx_free(alloc, ts->heap_block, timers__heap_bytes(ts->heap_cap));
     rx_timers_init(ts, alloc);
 }
 
-static int timers__less(const rx_timers *ts, uint32_t a, uint32_t b)
+/* Where in block the heap starts so that nodes 1..4 (the root's children), and so every
+ * later group of siblings, begin on a 64-byte line. A multiple of 8 for an 8-aligned block. */
+static size_t timers__heap_offset(const void *block)
 {
-    const rx_timer *x = &ts->slots[ts->heap[a]], *y = &ts->slots[ts->heap[b]];
-    return x->due_ns < y->due_ns || (x->due_ns == y->due_ns && x->seq < y->seq);
+    uintptr_t first_child = (uintptr_t)block + sizeof(rx_timer_node);
+    return (size_t)((TIMERS__LINE - first_child % TIMERS__LINE) % TIMERS__LINE);
 }
 
-static void timers__swap(rx_timers *ts, uint32_t a, uint32_t b)
+/* Grows the heap block to cap nodes; realloc may return a block aligned differently, so the
+ * nodes move to the new offset. */
+static int timers__heap_resize(rx_timers *ts, uint32_t cap)
 {
-    uint32_t s = ts->heap[a];
-    ts->heap[a] = ts->heap[b];
-    ts->heap[b] = s;
-    ts->slots[ts->heap[a]].heap_index = a;
-    ts->slots[ts->heap[b]].heap_index = b;
+    if (cap <= ts->heap_cap)
+        return 0;
+    size_t was = ts->heap_block ? (size_t)((char *)ts->heap - (char *)ts->heap_block) : 0;
+    char *block = rx_realloc(ts->alloc, ts->heap_block, timers__heap_bytes(ts->heap_cap),
+                             timers__heap_bytes(cap));
+    if (!block)
+        return REACTOR_ENOMEM;
+    size_t at = timers__heap_offset(block);
+    if (at != was)
+        memmove(block + at, block + was, (size_t)ts->len * sizeof *ts->heap);
+    ts->heap_block = block;
+    ts->heap = (rx_timer_node *)(void *)(block + at);
+    ts->heap_cap = cap;
+    return 0;
 }
 
-static void timers__up(rx_timers *ts, uint32_t i)
+/* Room for one more slot in all three arrays; a failure leaves spare capacity only. The heap
+ * grows last, so heap_cap is the smallest of the three. */
+static int timers__grow(rx_timers *ts)
+{
+    if (ts->used >= RX_TIMERS_MAX)
+        return REACTOR_ENOMEM;
+    int err = rx_grow(ts->alloc, (void **)&ts->slots, &ts->slot_cap, ts->used + 1,
+                      sizeof *ts->slots, TIMERS__MIN_CAP);
+    if (!err)
+        err = rx_resize(ts->alloc, (void **)&ts->refs, &ts->ref_cap, ts->slot_cap,
+                        sizeof *ts->refs);
+    if (!err)
+        err = timers__heap_resize(ts, ts->slot_cap);
+    return err;
+}
+
+/* (due, seq) order; the sequence is read from the slots only when the dues tie. */
+static inline int timers__before(const rx_timer *slots, rx_timer_node a, rx_timer_node b)
+{
+    return a.due_ns < b.due_ns || (a.due_ns == b.due_ns && slots[a.slot].seq < slots[b.slot].seq);
+}
+
+/* The earliest of the nodes [c, end), comparing full keys. */
+static size_t timers__min_slow(const rx_timer_node *heap, const rx_timer *slots, size_t c,
+                               size_t end)
+{
+    size_t m = c;
+    for (size_t k = c + 1; k < end; k++)
+        if (timers__before(slots, heap[k], heap[m]))
+            m = k;
+    return m;
+}
+
+/* Places node at the hole i or above it. */
+static inline void timers__up(rx_timer_node *heap, rx_timer_ref *refs, const rx_timer *slots,
+                              size_t i, rx_timer_node node)
 {
     while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (!timers__less(ts, i, parent))
+        size_t parent = (i - 1) / 4;
+        rx_timer_node p = heap[parent];
+        if (!timers__before(slots, node, p))
             break;
-        timers__swap(ts, i, parent);
+        heap[i] = p;
+        refs[p.slot].link = (uint32_t)i;
         i = parent;
     }
+    heap[i] = node;
+    refs[node.slot].link = (uint32_t)i;
 }
 
-static void timers__down(rx_timers *ts, uint32_t i)
+/* Fills the hole at i of the heap's len nodes with node: the hole first sinks to a leaf, each
+ * level taking its earliest child, then node rises from there. node is usually a late one (the
+ * last leaf, or a rescheduled repeat), so it rises little, and the sinking never compares
+ * against it. The children are compared by due alone; the sequences are read only when a
+ * child's due equals the running minimum (which a tie with the final minimum always does). */
+static void timers__fill(rx_timers *ts, size_t i, rx_timer_node node)
 {
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < ts->len && timers__less(ts, l, min))
-            min = l;
-        if (r < ts->len && timers__less(ts, r, min))
-            min = r;
-        if (min == i)
-            return;
-        timers__swap(ts, i, min);
-        i = min;
+    rx_timer_node *heap = ts->heap;
+    rx_timer_ref *refs = ts->refs;
+    size_t n = ts->len, c;
+    while ((c = 4 * i + 1) + 4 <= n) {
+        const rx_timer_node *k = heap + c, *min = k;
+        uint64_t d = k->due_ns;
+        unsigned tie = 0;
+        for (int j = 1; j < 4; j++) {
+            tie |= k[j].due_ns == d;
+            if (k[j].due_ns < d) {
+                min = k + j;
+                d = k[j].due_ns;
+            }
+        }
+        if (tie)
+            min = heap + timers__min_slow(heap, ts->slots, c, c + 4);
+        heap[i] = *min;
+        refs[min->slot].link = (uint32_t)i;
+        i = (size_t)(min - heap);
     }
+    if (c < n) { /* a last, partial group: the children of its nodes lie past n */
+        size_t m = timers__min_slow(heap, ts->slots, c, n);
+        heap[i] = heap[m];
+        refs[heap[m].slot].link = (uint32_t)i;
+        i = m;
+    }
+    timers__up(heap, refs, ts->slots, i, node);
 }
 
-static void timers__heap_remove(rx_timers *ts, uint32_t i)
+static void timers__remove(rx_timers *ts, uint32_t i)
 {
-    uint32_t last = --ts->len;
-    if (i != last) {
-        timers__swap(ts, i, last);
-        timers__down(ts, i);
-        timers__up(ts, i);
-    }
+    rx_timer_node last = ts->heap[--ts->len];
+    if (i == ts->len)
+        return;
+    if (4 * (size_t)i + 1 >= ts->len) /* a leaf (most are): nothing to sink */
+        timers__up(ts->heap, ts->refs, ts->slots, i, last);
+    else
+        timers__fill(ts, i, last);
+}
+
+static void timers__release(rx_timers *ts, uint32_t slot)
+{
+    rx_timer_ref *ref = &ts->refs[slot];
+    ref->gen++;
+    if (ref->gen == 0) /* keep IDs non-zero and distinct after wrap-around */
+        ref->gen = 1;
+    ref->link = RX_TIMER_FREE | ts->free_head;
+    ts->free_head = slot + 1;
 }
 
 int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_timer_cb cb,
@@ -78,42 +178,25 @@ int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_
     uint32_t slot;
     if (ts->free_head) {
         slot = ts->free_head - 1;
+        ts->free_head = ts->refs[slot].link & ~RX_TIMER_FREE;
     } else {
-        /* Grow both arrays before taking anything; a failure leaves spare capacity only. */
-        int err = rx_grow(ts->alloc, (void **)&ts->slots, &ts->slot_cap, ts->used + 1,
-                          sizeof *ts->slots, TIMERS__MIN_CAP);
-        if (!err)
-            err = rx_grow(ts->alloc, (void **)&ts->heap, &ts->heap_cap, ts->used + 1,
-                          sizeof *ts->heap, TIMERS__MIN_CAP);
-        if (err)
-            return err;
+        if (ts->used >= ts->heap_cap) {
+            int err = timers__grow(ts);
+            if (err)
+                return err;
+        }
         slot = ts->used++;
-        ts->slots[slot].gen = 1;
+        ts->refs[slot].gen = 1;
     }
     rx_timer *t = &ts->slots[slot];
-    if (ts->free_head)
-        ts->free_head = t->next;
-    t->due_ns = due_ns;
     t->seq = ts->next_seq++;
     t->repeat_ns = repeat_ns;
     t->cb = cb;
     t->arg = arg;
-    t->heap_index = ts->len;
-    ts->heap[ts->len++] = slot;
-    timers__up(ts, t->heap_index);
-    *out = ((reactor_timer_t)t->gen << 32) | (slot + 1);
+    rx_timer_node node = {.due_ns = due_ns, .slot = slot};
+    timers__up(ts->heap, ts->refs, ts->slots, ts->len++, node);
+    *out = ((reactor_timer_t)ts->refs[slot].gen << 32) | (slot + 1);
     return 0;
-}
-
-static void timers__release(rx_timers *ts, uint32_t slot)
-{
-    rx_timer *t = &ts->slots[slot];
-    t->gen++;
-    if (t->gen == 0) /* keep IDs non-zero and distinct after wrap-around */
-        t->gen = 1;
-    t->heap_index = RX_TIMER_FREE;
-    t->next = ts->free_head;
-    ts->free_head = slot + 1;
 }
 
 int rx_timers_stop(rx_timers *ts, reactor_timer_t id)
@@ -122,17 +205,12 @@ int rx_timers_stop(rx_timers *ts, reactor_timer_t id)
     if (low == 0 || low > ts->used)
         return REACTOR_EBADTIMER;
     uint32_t slot = (uint32_t)(low - 1);
-    rx_timer *t = &ts->slots[slot];
-    if (t->heap_index == RX_TIMER_FREE || t->gen != (uint32_t)(id >> 32))
+    rx_timer_ref ref = ts->refs[slot];
+    if ((ref.link & RX_TIMER_FREE) || ref.gen != (uint32_t)(id >> 32))
         return REACTOR_EBADTIMER;
-    timers__heap_remove(ts, t->heap_index);
+    timers__remove(ts, ref.link);
     timers__release(ts, slot);
     return 0;
-}
-
-uint64_t rx_timers_next_due(const rx_timers *ts)
-{
-    return ts->len ? ts->slots[ts->heap[0]].due_ns : UINT64_MAX;
 }
 
 int rx_timers_expire(rx_timers *ts, uint64_t now_ns, uint64_t seq_limit, reactor_timer_t *id,
@@ -140,21 +218,31 @@ int rx_timers_expire(rx_timers *ts, uint64_t now_ns, uint64_t seq_limit, reactor
 {
     if (!ts->len)
         return 0;
-    uint32_t slot = ts->heap[0];
-    rx_timer *t = &ts->slots[slot];
-    if (t->due_ns > now_ns || t->seq >= seq_limit)
+    rx_timer_node top = ts->heap[0];
+    if (top.due_ns > now_ns)
         return 0;
-    *id = ((reactor_timer_t)t->gen << 32) | (slot + 1);
+    rx_timer *t = &ts->slots[top.slot];
+    if (t->seq >= seq_limit)
+        return 0;
+    *id = ((reactor_timer_t)ts->refs[top.slot].gen << 32) | (top.slot + 1);
     *cb = t->cb;
     *arg = t->arg;
     if (t->repeat_ns) {
         uint64_t due = now_ns + t->repeat_ns;
-        t->due_ns = due < now_ns ? UINT64_MAX : due;
+        top.due_ns = due < now_ns ? UINT64_MAX : due;
         t->seq = ts->next_seq++;
-        timers__down(ts, 0);
+        timers__fill(ts, 0, top);
     } else {
-        timers__heap_remove(ts, 0);
-        timers__release(ts, slot);
+        timers__remove(ts, 0);
+        timers__release(ts, top.slot);
+    }
+    /* The next expiry (usually within this pass) reads the new root's slot and ref: start
+     * loading them while the callback runs. */
+    if (ts->len) {
+        const rx_timer *next = &ts->slots[ts->heap[0].slot];
+        TIMERS__PREFETCH(next);
+        TIMERS__PREFETCH(&ts->refs[ts->heap[0].slot]);
+        TIMERS__PREFETCH(next->arg);
     }
     return 1;
 }

@@ -1,5 +1,6 @@
 /* timer_heap.h - timers in slots named by ID ((generation << 32) | (slot + 1)), ordered by a
- * binary min-heap on (due, sequence). Each slot keeps its heap index, so stop is O(log n). */
+ * 4-ary min-heap on (due, sequence). A heap node carries its due time, so sifting compares
+ * within the heap array; each slot's ref keeps its heap index, so stop is O(log n). */
 #ifndef RX_TIMER_HEAP_H
 #define RX_TIMER_HEAP_H
 
@@ -8,24 +9,37 @@
 
 #include <stdint.h>
 
+/* What a started timer calls; read at expiry and, for ties on due, for the sequence. */
 typedef struct rx_timer {
-    uint64_t due_ns;
     uint64_t seq; /* start order: ties on due fire first-started first */
     uint64_t repeat_ns;
     reactor_timer_cb cb;
     void *arg;
-    uint32_t gen;
-    uint32_t heap_index; /* RX_TIMER_FREE when the slot is free; then `next` is its link */
-    uint32_t next;
 } rx_timer;
 
-#define RX_TIMER_FREE UINT32_MAX
+/* Per slot, what stop checks and every heap move updates; apart from rx_timer so that both
+ * stay small and stop never reads the callback's line. */
+typedef struct rx_timer_ref {
+    uint32_t gen;
+    uint32_t link; /* started: its node's heap index; free: RX_TIMER_FREE | next free slot + 1 */
+} rx_timer_ref;
 
-/* Owns slots and heap; rx_timers_free releases them. */
+#define RX_TIMER_FREE 0x80000000u
+#define RX_TIMERS_MAX 0x7FFFFFFFu /* slots; a heap index stays below RX_TIMER_FREE */
+
+typedef struct rx_timer_node {
+    uint64_t due_ns;
+    uint32_t slot;
+} rx_timer_node;
+
+/* Owns slots, refs and the heap block; rx_timers_free releases them. heap points into
+ * heap_block so that the four children of a node share one 64-byte line. */
 typedef struct rx_timers {
     rx_timer *slots;
-    uint32_t *heap; /* slot indices of started timers, [0, len) */
-    uint32_t used, slot_cap, heap_cap, len;
+    rx_timer_ref *refs;
+    rx_timer_node *heap; /* started timers, [0, len); children of i at 4i+1..4i+4 */
+    void *heap_block;
+    uint32_t used, slot_cap, ref_cap, heap_cap, len;
     uint32_t free_head; /* slot + 1 of the first free slot, 0 = none */
     uint64_t next_seq;
     rx_alloc *alloc;
@@ -40,7 +54,10 @@ int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_
 /* 0 or REACTOR_EBADTIMER. */
 int rx_timers_stop(rx_timers *ts, reactor_timer_t id);
 /* Due time of the earliest timer, or UINT64_MAX when there is none. */
-uint64_t rx_timers_next_due(const rx_timers *ts);
+static inline uint64_t rx_timers_next_due(const rx_timers *ts)
+{
+    return ts->len ? ts->heap[0].due_ns : UINT64_MAX;
+}
 /* The sequence number the next started timer will get. */
 static inline uint64_t rx_timers_seq(const rx_timers *ts)
 {

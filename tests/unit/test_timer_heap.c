@@ -4,6 +4,7 @@
 #include "timer_heap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void heap__cb(reactor_t *r, reactor_timer_t t, void *arg)
 {
@@ -38,15 +39,20 @@ static reactor_timer_t heap__start(heap__env *e, uint64_t due, uint64_t repeat, 
     return id;
 }
 
-/* Every heap entry knows its index, and no child is earlier than its parent. */
+/* Every heap node knows its index, no child is earlier than its parent, and the root's
+ * children (so every group of siblings) start on a 64-byte line. */
 static void heap__check(const rx_timers *ts)
 {
+    if (ts->len > 1)
+        assert_int_equal((uintptr_t)&ts->heap[1] % 64, 0);
     for (uint32_t i = 0; i < ts->len; i++) {
-        const rx_timer *t = &ts->slots[ts->heap[i]];
-        assert_int_equal(t->heap_index, i);
+        const rx_timer_node *t = &ts->heap[i];
+        assert_true(t->slot < ts->used);
+        assert_int_equal(ts->refs[t->slot].link, i);
         if (i > 0) {
-            const rx_timer *p = &ts->slots[ts->heap[(i - 1) / 2]];
-            assert_true(p->due_ns < t->due_ns || (p->due_ns == t->due_ns && p->seq < t->seq));
+            const rx_timer_node *p = &ts->heap[(i - 1) / 4];
+            assert_true(p->due_ns < t->due_ns || (p->due_ns == t->due_ns &&
+                                                  ts->slots[p->slot].seq < ts->slots[t->slot].seq));
         }
     }
 }
@@ -336,6 +342,339 @@ static void free_with_live_timers_releases_everything(void **state)
     heap__close(f, &e);
 }
 
+/* ---- property tests: random start / stop / expire sequences against a reference ---- */
+
+typedef struct ref__timer {
+    reactor_timer_t id;
+    uint64_t due, seq, repeat;
+    uintptr_t tag;
+} ref__timer;
+
+enum { REF__MAX = 300, REF__STALE = 64 };
+
+/* The reference: live timers in an unordered array; the earliest is found by a scan. */
+typedef struct ref__model {
+    ref__timer t[REF__MAX];
+    size_t n;
+    uint64_t seq; /* mirrors rx_timers_seq */
+    reactor_timer_t stale[REF__STALE];
+    size_t nstale;
+    uintptr_t next_tag;
+    uint64_t rng;
+} ref__model;
+
+static uint64_t ref__rand(ref__model *m)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng;
+}
+
+static size_t ref__earliest(const ref__model *m)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < m->n; i++)
+        if (best == SIZE_MAX || m->t[i].due < m->t[best].due ||
+            (m->t[i].due == m->t[best].due && m->t[i].seq < m->t[best].seq))
+            best = i;
+    return best;
+}
+
+static void ref__retire(ref__model *m, size_t i)
+{
+    m->stale[m->nstale++ % REF__STALE] = m->t[i].id;
+    m->t[i] = m->t[--m->n];
+}
+
+static void ref__agree(const heap__env *e, const ref__model *m)
+{
+    heap__check(&e->ts);
+    assert_int_equal(e->ts.len, m->n);
+    assert_int_equal(rx_timers_seq(&e->ts), m->seq);
+    size_t best = ref__earliest(m);
+    assert_int_equal(rx_timers_next_due(&e->ts), best == SIZE_MAX ? UINT64_MAX : m->t[best].due);
+}
+
+static void ref__start(heap__env *e, ref__model *m, uint64_t now)
+{
+    if (m->n == REF__MAX)
+        return;
+    uint64_t r = ref__rand(m);
+    ref__timer *t = &m->t[m->n];
+    /* Dues from a narrow window, so ties on due are common; now and then one far away. */
+    t->due = r % 16 == 0 ? UINT64_MAX - (r >> 60) : now + (r >> 8) % 6;
+    t->repeat = r % 5 == 0 ? 1 + (r >> 20) % 4 : (r % 97 == 0 ? UINT64_MAX - 3 : 0);
+    t->tag = ++m->next_tag;
+    t->seq = m->seq++;
+    t->id = heap__start(e, t->due, t->repeat, (void *)t->tag);
+    for (size_t i = 0; i < m->n; i++)
+        assert_true(m->t[i].id != t->id);
+    m->n++;
+}
+
+static void ref__stop(heap__env *e, ref__model *m)
+{
+    uint64_t r = ref__rand(m);
+    if (m->n && r % 3) {
+        size_t i = (size_t)((r >> 8) % m->n);
+        assert_int_equal(rx_timers_stop(&e->ts, m->t[i].id), 0);
+        ref__retire(m, i);
+    } else if (m->nstale) {
+        /* Stopped or expired: refused, even when a newer timer reuses the slot. */
+        size_t k = (size_t)((r >> 8) % (m->nstale < REF__STALE ? m->nstale : REF__STALE));
+        assert_int_equal(rx_timers_stop(&e->ts, m->stale[k]), REACTOR_EBADTIMER);
+    }
+}
+
+/* One timer pass as loop.c runs it: the limit is taken first; between expiries the
+ * "callbacks" start and stop timers. */
+static void ref__pass(heap__env *e, ref__model *m, uint64_t now)
+{
+    uint64_t limit = rx_timers_seq(&e->ts);
+    assert_int_equal(limit, m->seq);
+    for (;;) {
+        size_t best = ref__earliest(m);
+        int due = best != SIZE_MAX && m->t[best].due <= now && m->t[best].seq < limit;
+        reactor_timer_t id;
+        reactor_timer_cb cb;
+        void *arg;
+        int got = rx_timers_expire(&e->ts, now, limit, &id, &cb, &arg);
+        assert_int_equal(got, due);
+        if (!got)
+            break;
+        ref__timer *t = &m->t[best];
+        assert_int_equal(id, t->id);
+        assert_ptr_equal(cb, heap__cb);
+        assert_int_equal((uintptr_t)arg, t->tag);
+        assert_true(t->due <= now); /* never early */
+        if (t->repeat) {
+            t->due = now + t->repeat < now ? UINT64_MAX : now + t->repeat;
+            t->seq = m->seq++;
+        } else {
+            ref__retire(m, best);
+        }
+        uint64_t r = ref__rand(m);
+        if (r % 4 == 0)
+            ref__start(e, m, now);
+        else if (r % 4 == 1)
+            ref__stop(e, m);
+    }
+}
+
+static void ref__run(sup_loop *f, uint64_t seed, int steps)
+{
+    heap__env e;
+    heap__open(f, &e);
+    static ref__model m;
+    memset(&m, 0, sizeof m);
+    m.rng = seed;
+    m.seq = rx_timers_seq(&e.ts);
+    uint64_t now = 1000;
+    for (int step = 0; step < steps; step++) {
+        uint64_t r = ref__rand(&m);
+        /* Phases that fill up and drain, so the heap grows, shrinks and reuses slots. */
+        int filling = (step / 500) % 2 == 0;
+        switch (r % 8) {
+        case 0:
+        case 1:
+        case 2:
+            ref__start(&e, &m, now);
+            if (filling)
+                ref__start(&e, &m, now);
+            break;
+        case 3:
+        case 4:
+            ref__stop(&e, &m);
+            break;
+        default:
+            now += (r >> 8) % 4;
+            ref__pass(&e, &m, now);
+            if (!filling)
+                ref__stop(&e, &m);
+            break;
+        }
+        if (step % 8 == 0)
+            ref__agree(&e, &m);
+    }
+    ref__agree(&e, &m);
+    while (m.n) {
+        assert_int_equal(rx_timers_stop(&e.ts, m.t[m.n - 1].id), 0);
+        ref__retire(&m, m.n - 1);
+    }
+    ref__agree(&e, &m);
+    heap__close(f, &e);
+}
+
+static void random_operations_agree_with_a_sorted_reference(void **state)
+{
+    sup_loop *f = *state;
+    static const uint64_t seeds[] = {1, 2, 3, 0x9E3779B97F4A7C15ull, 12345, 777, 4242, 31337};
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++)
+        ref__run(f, seeds[k], 6000);
+}
+
+static void stop_and_start_in_steady_state_never_allocate(void **state)
+{
+    sup_loop *f = *state;
+    heap__env e;
+    heap__open(f, &e);
+    enum { N = 1000 };
+    static reactor_timer_t ids[N];
+    uint64_t rng = 99;
+    for (int i = 0; i < N; i++)
+        ids[i] = heap__start(&e, 1000 + (uint64_t)i * 7 % 500, i % 7 == 0 ? 3 : 0, NULL);
+    uint64_t total = e.a.total, calls = f->alloc.calls;
+    for (int k = 0; k < 20000; k++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        size_t i = (size_t)(rng % N);
+        assert_int_equal(rx_timers_stop(&e.ts, ids[i]), 0);
+        ids[i] = heap__start(&e, 1000 + (rng >> 32) % 500, (rng >> 16) % 7 == 0 ? 3 : 0, NULL);
+    }
+    /* Repeating timers rescheduled by expiry do not allocate either. */
+    reactor_timer_t id;
+    reactor_timer_cb cb;
+    void *arg;
+    uint64_t limit = rx_timers_seq(&e.ts);
+    while (rx_timers_expire(&e.ts, 1200, limit, &id, &cb, &arg))
+        ;
+    assert_int_equal(e.a.total, total);
+    assert_int_equal(f->alloc.calls, calls);
+    heap__check(&e.ts);
+    heap__close(f, &e);
+}
+
+static void generation_wraps_to_one_and_the_old_id_stays_stale(void **state)
+{
+    sup_loop *f = *state;
+    heap__env e;
+    heap__open(f, &e);
+    reactor_timer_t a = heap__start(&e, 10, 0, NULL);
+    uint32_t slot = (uint32_t)(a & 0xFFFFFFFFu) - 1;
+    e.ts.refs[slot].gen = UINT32_MAX; /* as if the slot had been reused 2^32 - 2 times */
+    reactor_timer_t old = ((reactor_timer_t)UINT32_MAX << 32) | (slot + 1);
+    assert_int_equal(rx_timers_stop(&e.ts, a), REACTOR_EBADTIMER);
+    assert_int_equal(rx_timers_stop(&e.ts, old), 0);
+    reactor_timer_t b = heap__start(&e, 10, 0, NULL);
+    assert_int_equal(b, ((reactor_timer_t)1 << 32) | (slot + 1));
+    assert_int_equal(rx_timers_stop(&e.ts, old), REACTOR_EBADTIMER);
+    assert_int_equal(rx_timers_stop(&e.ts, b), 0);
+    heap__close(f, &e);
+}
+
+static void slot_limit_is_enomem_and_changes_nothing(void **state)
+{
+    sup_loop *f = *state;
+    heap__env e;
+    heap__open(f, &e);
+    reactor_timer_t a = heap__start(&e, 10, 0, NULL);
+    while (e.ts.used < e.ts.heap_cap)
+        heap__start(&e, 20, 0, NULL);
+    uint32_t used = e.ts.used, len = e.ts.len;
+    e.ts.used = RX_TIMERS_MAX; /* pretend: no slot is free and none can be added */
+    reactor_timer_t id = 7;
+    assert_int_equal(rx_timers_start(&e.ts, 5, 0, heap__cb, NULL, &id), REACTOR_ENOMEM);
+    assert_int_equal(id, 7);
+    e.ts.used = used;
+    assert_int_equal(e.ts.len, len);
+    assert_int_equal(rx_timers_next_due(&e.ts), 10);
+    assert_int_equal(rx_timers_stop(&e.ts, a), 0);
+    heap__check(&e.ts);
+    heap__close(f, &e);
+}
+
+/* An allocator whose blocks start 0, 16, 32 or 48 bytes past a 64-byte line, a different
+ * offset on every call, and whose realloc always moves: the heap must re-align its nodes. */
+typedef struct shift__alloc {
+    reactor_allocator_t fn;
+    unsigned turn;
+    uint64_t live;
+} shift__alloc;
+
+typedef struct shift__hdr {
+    void *raw;
+    size_t size;
+} shift__hdr;
+
+static void *shift__malloc(void *ctx, size_t size)
+{
+    shift__alloc *a = ctx;
+    char *raw = malloc(size + 64 + 64 + sizeof(shift__hdr));
+    if (!raw)
+        return NULL;
+    uintptr_t base = ((uintptr_t)raw + sizeof(shift__hdr) + 63) & ~(uintptr_t)63;
+    char *p = (char *)raw + (base - (uintptr_t)raw) + 16 * (a->turn++ % 4);
+    if ((size_t)(p - raw) < sizeof(shift__hdr))
+        p += 64;
+    shift__hdr *h = (shift__hdr *)(void *)(p - sizeof(shift__hdr));
+    h->raw = raw;
+    h->size = size;
+    a->live++;
+    return p;
+}
+
+static void shift__free(void *ctx, void *p)
+{
+    shift__alloc *a = ctx;
+    shift__hdr *h = (shift__hdr *)p - 1;
+    a->live--;
+    free(h->raw);
+}
+
+static void *shift__realloc(void *ctx, void *p, size_t size)
+{
+    shift__hdr *h = (shift__hdr *)p - 1;
+    void *q = shift__malloc(ctx, size);
+    if (!q)
+        return NULL;
+    memcpy(q, p, h->size < size ? h->size : size);
+    shift__free(ctx, p);
+    return q;
+}
+
+static void growth_on_any_block_alignment_keeps_the_heap(void **state)
+{
+    (void)state;
+    shift__alloc sa = {{shift__malloc, shift__realloc, shift__free, NULL}, 0, 0};
+    sa.fn.ctx = &sa;
+    rx_alloc a;
+    rx_alloc_init(&a, &sa.fn);
+    rx_timers ts;
+    rx_timers_init(&ts, &a);
+    enum { N = 3000 };
+    static reactor_timer_t ids[N];
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(rx_timers_start(&ts, (i * 7919u) % 1000, 0, heap__cb, (void *)(uintptr_t)i,
+                                         &ids[i]),
+                         0);
+        if ((i & (i - 1)) == 0 || i % 97 == 0)
+            heap__check(&ts);
+    }
+    heap__check(&ts);
+    for (uint32_t i = 0; i < N; i += 3)
+        assert_int_equal(rx_timers_stop(&ts, ids[i]), 0);
+    heap__check(&ts);
+    uint64_t last = 0;
+    reactor_timer_t id;
+    reactor_timer_cb cb;
+    void *arg;
+    size_t n = 0;
+    while (rx_timers_expire(&ts, UINT64_MAX - 1, UINT64_MAX, &id, &cb, &arg)) {
+        uint32_t i = (uint32_t)(uintptr_t)arg;
+        assert_true(i % 3 != 0);
+        assert_int_equal(id, ids[i]);
+        assert_true((i * 7919u) % 1000 >= last);
+        last = (i * 7919u) % 1000;
+        n++;
+    }
+    assert_int_equal(n, N - (N + 2) / 3);
+    rx_timers_free(&ts);
+    assert_int_equal(sa.live, 0);
+    assert_int_equal(a.bytes, 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +699,16 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(failed_start_changes_nothing, sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(free_with_live_timers_releases_everything, sup_setup_bare,
                                         sup_teardown),
+        cmocka_unit_test_setup_teardown(random_operations_agree_with_a_sorted_reference,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(stop_and_start_in_steady_state_never_allocate,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(generation_wraps_to_one_and_the_old_id_stays_stale,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(slot_limit_is_enomem_and_changes_nothing, sup_setup_bare,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(growth_on_any_block_alignment_keeps_the_heap,
+                                        sup_setup_bare, sup_teardown),
     };
     return sup_main(argc, argv, "unit.timer_heap", tests, sizeof tests / sizeof tests[0], 0);
 }
