@@ -25,14 +25,32 @@ static inline unsigned rx_event_events(rx_event e)
     return (unsigned)(e >> 48);
 }
 
-/* Where poll reports. The core guarantees cap >= the number of channels registered; a backend
- * reports each channel at most once per call. */
+struct epoll_event;
+
+/* How a backend's poll fills the sink (rx_backend_ops.sink). */
+typedef enum rx_sink_kind {
+    RX_SINK_PAIRS = 0, /* rx_sink_push into ev: poll, AFD */
+    /* epoll_wait writes straight into the sink (rx_sink_kev) and the loop reads the kernel's
+     * entries there (data is the ID; src/posix/epoll.h decodes them): no copy, one pass from
+     * the kernel's array to the callbacks. The backend only takes out the wake-up's entry. */
+    RX_SINK_EPOLL = 1,
+} rx_sink_kind;
+
+/* Where poll reports; owned by the loop, which grows it with the table (an add in a callback
+ * may move it: the loop re-reads it after every callback). cap >= the number of channels
+ * registered (RX_SINK_EPOLL: + 1, the wake-up); a backend reports each channel at most once per
+ * call. ev holds cap pairs, or for RX_SINK_EPOLL cap epoll_event entries (rx_sink_kev). */
 typedef struct rx_sink {
     rx_event *ev;
     uint32_t n, cap;
     int woken;      /* set when a wake-up was consumed */
     uint64_t stale; /* reports the backend itself recognised as stale and dropped */
 } rx_sink;
+
+static inline struct epoll_event *rx_sink_kev(const rx_sink *sink)
+{
+    return (struct epoll_event *)(void *)sink->ev;
+}
 
 static inline void rx_sink_push(rx_sink *sink, rx_id id, unsigned events)
 {
@@ -41,6 +59,7 @@ static inline void rx_sink_push(rx_sink *sink, rx_id id, unsigned events)
 
 typedef struct rx_backend_ops {
     const char *name;
+    rx_sink_kind sink;
     /* Creates the backend's state in *be (allocated through alloc). 0, ENOMEM or ESYS, or
      * ENOTSUP when the OS refuses the mechanism (AFD under old Wine or a sandbox), having
      * freed everything: the caller may then try another backend. */
@@ -48,7 +67,8 @@ typedef struct rx_backend_ops {
     /* Frees everything; may wait (bounded) for the kernel to let go of memory it holds. */
     void (*destroy)(void *be);
     /* Makes room for capacity channels (the table's capacity, which grows by doubling), so
-     * that add cannot fail for want of memory there. Size to it exactly. */
+     * that add cannot fail for want of memory there. Size to it exactly. (The sink is the
+     * loop's: it grows before this is called.) */
     int (*reserve)(void *be, uint32_t capacity);
     /* Starts watching s for events as channel id, stored at dense slot `slot` (the end).
      * Checks the handle: REACTOR_EBADF for one the backend cannot watch (closed; on Windows

@@ -154,15 +154,6 @@ int32_t rx_table_find(const rx_table *t, reactor_chn_t chn)
     return (int32_t)slot;
 }
 
-int32_t rx_table_find_id(const rx_table *t, rx_id id)
-{
-    reactor_chn_t chn = rx_id_chn(id);
-    int32_t slot = rx_table_find(t, chn);
-    if (slot < 0 || t->num[chn].gen != (uint32_t)(id >> 16))
-        return -1;
-    return slot;
-}
-
 int32_t rx_table_find_socket(const rx_table *t, reactor_socket_t sock)
 {
     if (!t->hash_cap)

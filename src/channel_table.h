@@ -63,10 +63,23 @@ uint32_t rx_table_add(rx_table *t, reactor_socket_t sock, unsigned events, react
 /* Swap-removes slot: the last record moves into it. Releases the number (generation + 1). */
 void rx_table_remove(rx_table *t, uint32_t slot);
 
-/* Slot of a live number / of a current ID / of a registered socket, or -1. */
+/* Slot of a live number / of a registered socket, or -1. */
 int32_t rx_table_find(const rx_table *t, reactor_chn_t chn);
-int32_t rx_table_find_id(const rx_table *t, rx_id id);
 int32_t rx_table_find_socket(const rx_table *t, reactor_socket_t sock);
+
+/* Slot of a current ID, or -1. Inline: the loop runs it once per reported event. */
+static inline int32_t rx_table_find_id(const rx_table *t, rx_id id)
+{
+    reactor_chn_t chn = rx_id_chn(id);
+    if (chn >= t->num_cap)
+        return -1;
+    rx_number num = t->num[chn];
+    /* A released number's slot field is a FIFO link, and number 0 or one never handed out has
+     * slot 0: the record check tells them apart. */
+    if (num.gen != (uint32_t)(id >> 16) || num.slot >= t->count || t->rec[num.slot].chn != chn)
+        return -1;
+    return (int32_t)num.slot;
+}
 
 static inline rx_id rx_table_id(const rx_table *t, uint32_t slot)
 {

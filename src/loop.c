@@ -10,13 +10,17 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#if defined(RX_HAVE_EPOLL)
+#include "posix/epoll.h"
+#endif
+
 struct reactor {
     rx_alloc alloc;
     rx_table table;
     rx_timers timers;
     const rx_backend_ops *ops;
     void *be;
-    rx_sink ready; /* ev has capacity for every channel; grown with the table */
+    rx_sink ready; /* room for every channel (loop__reserve_ready), grown with the table */
     uint64_t now_ns;
     reactor_wakeup_cb on_wakeup;
     void *wakeup_arg;
@@ -34,6 +38,30 @@ struct reactor {
 /* reactor_run_timeout's iteration: one wait, bounded by its own timeout. */
 #define LOOP__BOUNDED 3
 #define LOOP__MS 1000000u
+
+/* Room in the sink for cap channels: pairs, or epoll_wait's entries plus one for the wake-up
+ * (the epoll backend keeps no array of its own). rx_resize keeps what the buffer holds, so a
+ * callback's add may grow it while the loop dispatches from it. */
+static int loop__reserve_ready(reactor_t *r, uint32_t cap)
+{
+#if defined(RX_HAVE_EPOLL)
+    if (r->ops->sink == RX_SINK_EPOLL)
+        return rx_resize(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, cap + 1,
+                         sizeof(struct epoll_event));
+#endif
+    return rx_resize(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, cap, sizeof *r->ready.ev);
+}
+
+static void loop__free_ready(reactor_t *r)
+{
+#if defined(RX_HAVE_EPOLL)
+    if (r->ops->sink == RX_SINK_EPOLL) {
+        rx_free(&r->alloc, r->ready.ev, (size_t)r->ready.cap * sizeof(struct epoll_event));
+        return;
+    }
+#endif
+    rx_free(&r->alloc, r->ready.ev, (size_t)r->ready.cap * sizeof *r->ready.ev);
+}
 
 static const rx_backend_ops *loop__backend(int backend)
 {
@@ -108,15 +136,24 @@ int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_back
     r->wakeup_arg = opts ? opts->wakeup_arg : NULL;
     atomic_init(&r->wake_pending, 0);
     int err = ops->init(&r->be, &r->alloc);
-    if (err) {
-        /* Copy the counts back so the caller's allocator sees a balanced free. */
-        alloc = r->alloc;
-        rx_free(&alloc, r, sizeof *r);
-        return err;
+    if (err)
+        goto fail_init;
+    /* epoll_wait needs room for one entry (the wake-up) before any channel exists. */
+    if (ops->sink != RX_SINK_PAIRS) {
+        err = loop__reserve_ready(r, 0);
+        if (err)
+            goto fail_ready;
     }
     r->now_ns = rx_clock_ns();
     *out = r;
     return 0;
+fail_ready:
+    ops->destroy(r->be);
+fail_init:
+    /* Copy the counts back so the caller's allocator sees a balanced free. */
+    alloc = r->alloc;
+    rx_free(&alloc, r, sizeof *r);
+    return err;
 }
 
 static void loop__free(reactor_t *r)
@@ -124,7 +161,7 @@ static void loop__free(reactor_t *r)
     r->ops->destroy(r->be);
     rx_table_free(&r->table);
     rx_timers_free(&r->timers);
-    rx_free(&r->alloc, r->ready.ev, (size_t)r->ready.cap * sizeof *r->ready.ev);
+    loop__free_ready(r);
     rx_alloc alloc = r->alloc;
     rx_free(&alloc, r, sizeof *r);
 }
@@ -174,7 +211,7 @@ int reactor_add(reactor_t *r, reactor_socket_t s, unsigned events, reactor_io_cb
     if (err)
         return err;
     uint32_t cap = r->table.cap;
-    err = rx_resize(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, cap, sizeof *r->ready.ev);
+    err = loop__reserve_ready(r, cap);
     if (err)
         return err;
     err = r->ops->reserve(r->be, cap);
@@ -293,27 +330,46 @@ static void loop__rebuild(reactor_t *r)
     loop__readd(r);
 }
 
-/* fresh: no callback has run yet in this iteration, so a stale report is a ghost watch. */
+/* One report: the callback of the live channel id names, with events masked by its current
+ * interest. A report naming no live channel is stale; while *fresh (no callback has run yet in
+ * this iteration) it can only be a ghost watch. */
+static inline void loop__deliver(reactor_t *r, rx_id id, unsigned events, int *fresh, int *ghost)
+{
+    int32_t slot = rx_table_find_id(&r->table, id);
+    if (slot < 0) {
+        r->counts.stale_completions++;
+        *ghost |= *fresh;
+        return;
+    }
+    const rx_record *rec = &r->table.rec[slot];
+    events &= rec->events | REACTOR_HANGUP | REACTOR_ERROR;
+    if (!events)
+        return;
+    r->counts.events_dispatched++;
+    *fresh = 0;
+    rec->cb(r, rec->chn, events, rec->arg);
+}
+
+/* One pass over the sink. Each entry is read afresh from r->ready (a callback's add may grow,
+ * and so move, the buffer) and each ID looked up again (a callback may remove or add any
+ * channel). */
 static void loop__dispatch_io(reactor_t *r, int fresh)
 {
     uint32_t n = r->ready.n;
     int ghost = 0;
-    /* Read r->ready.ev afresh each time: a callback's add may grow (move) it. */
-    for (uint32_t i = 0; i < n && !r->closing; i++) {
-        rx_event ev = r->ready.ev[i];
-        int32_t slot = rx_table_find_id(&r->table, rx_event_id(ev));
-        if (slot < 0) {
-            r->counts.stale_completions++;
-            ghost |= fresh;
-            continue;
+#if defined(RX_HAVE_EPOLL)
+    if (r->ops->sink == RX_SINK_EPOLL) {
+        for (uint32_t i = 0; i < n && !r->closing; i++) {
+            const struct epoll_event *e = &rx_sink_kev(&r->ready)[i];
+            loop__deliver(r, rx_epoll_id(e), rx_epoll_events(e), &fresh, &ghost);
         }
-        const rx_record *rec = &r->table.rec[slot];
-        unsigned events = rx_event_events(ev) & (rec->events | REACTOR_HANGUP | REACTOR_ERROR);
-        if (!events)
-            continue;
-        r->counts.events_dispatched++;
-        fresh = 0;
-        rec->cb(r, rec->chn, events, rec->arg);
+    } else
+#endif
+    {
+        for (uint32_t i = 0; i < n && !r->closing; i++) {
+            rx_event ev = r->ready.ev[i];
+            loop__deliver(r, rx_event_id(ev), rx_event_events(ev), &fresh, &ghost);
+        }
     }
     r->ready.n = 0;
     if (ghost && r->ops->reset && !r->closing)

@@ -1,8 +1,10 @@
 /* epoll.c - the epoll backend (Linux): level-triggered, O(ready) per wait. Each registration's
  * epoll_event.data holds the channel ID, never a pointer; data 0 (never a valid ID) is the
- * wake-up eventfd. Only add, modify and remove call epoll_ctl; a wait calls epoll_wait only. */
+ * wake-up eventfd. Only add, modify and remove call epoll_ctl; a wait calls epoll_wait only, into
+ * the loop's sink, where the loop reads the entries as the kernel wrote them (epoll.h). */
 #define _GNU_SOURCE
 #include "backend.h"
+#include "epoll.h"
 #include "wakeup.h"
 
 #include <errno.h>
@@ -14,8 +16,6 @@ typedef struct epoll__state {
     rx_alloc *alloc;
     int epfd;
     rx_wakeup wake;
-    struct epoll_event *evs; /* room for every channel plus the wake-up */
-    uint32_t evs_cap;
     int os_error; /* errno of the last failure */
 } epoll__state;
 
@@ -29,22 +29,6 @@ static uint32_t epoll__mask(unsigned events)
     if (events & REACTOR_HALFCLOSE)
         m |= EPOLLRDHUP; /* level-triggered: asked for only by whoever wants to hear it */
     return m;
-}
-
-static unsigned epoll__events(uint32_t e)
-{
-    unsigned ev = 0;
-    if (e & EPOLLIN)
-        ev |= REACTOR_READABLE;
-    if (e & EPOLLOUT)
-        ev |= REACTOR_WRITABLE;
-    if (e & EPOLLRDHUP)
-        ev |= REACTOR_HALFCLOSE;
-    if (e & EPOLLHUP)
-        ev |= REACTOR_HANGUP;
-    if (e & EPOLLERR)
-        ev |= REACTOR_ERROR;
-    return ev;
 }
 
 /* ENOSPC (max_user_watches) is the kernel's limit, not the channel table's: ESYS. */
@@ -84,10 +68,7 @@ static int epoll__init(void **out, rx_alloc *alloc)
     memset(p, 0, sizeof *p);
     p->alloc = alloc;
     p->epfd = -1;
-    int err = rx_grow(alloc, (void **)&p->evs, &p->evs_cap, 17, sizeof *p->evs, 17);
-    if (err)
-        goto fail_evs;
-    err = rx_wakeup_open(&p->wake);
+    int err = rx_wakeup_open(&p->wake);
     if (err)
         goto fail_wake;
     p->epfd = epoll__new_set(&p->wake);
@@ -100,8 +81,6 @@ static int epoll__init(void **out, rx_alloc *alloc)
 fail_epfd:
     rx_wakeup_close(&p->wake);
 fail_wake:
-    rx_free(alloc, p->evs, (size_t)p->evs_cap * sizeof *p->evs);
-fail_evs:
     rx_free(alloc, p, sizeof *p);
     return err;
 }
@@ -111,14 +90,15 @@ static void epoll__destroy(void *be)
     epoll__state *p = be;
     rx_wakeup_close(&p->wake);
     close(p->epfd);
-    rx_free(p->alloc, p->evs, (size_t)p->evs_cap * sizeof *p->evs);
     rx_free(p->alloc, p, sizeof *p);
 }
 
+/* Nothing per channel: the kernel keeps the watches, the loop's sink is epoll_wait's array. */
 static int epoll__reserve(void *be, uint32_t capacity)
 {
-    epoll__state *p = be;
-    return rx_resize(p->alloc, (void **)&p->evs, &p->evs_cap, capacity + 1, sizeof *p->evs);
+    (void)be;
+    (void)capacity;
+    return 0;
 }
 
 static int epoll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
@@ -204,21 +184,26 @@ static int epoll__reset(void *be)
 static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
 {
     epoll__state *p = be;
-    int n = epoll_wait(p->epfd, p->evs, (int)p->evs_cap, timeout_ms);
+    struct epoll_event *ev = rx_sink_kev(sink);
+    int n = epoll_wait(p->epfd, ev, (int)sink->cap, timeout_ms);
     if (n < 0) {
         if (errno == EINTR)
             return 0;
         p->os_error = errno;
         return REACTOR_ESYS;
     }
+    /* The entries stay as the kernel wrote them, in its order; only the wake-up's is taken out
+     * (the eventfd is in the set once, so it reports at most once). */
     for (int i = 0; i < n; i++) {
-        if (p->evs[i].data.u64 == 0) {
+        if (ev[i].data.u64 == 0) {
             rx_wakeup_drain(&p->wake);
             sink->woken = 1;
-            continue;
+            memmove(&ev[i], &ev[i + 1], (size_t)(n - i - 1) * sizeof *ev);
+            n--;
+            break;
         }
-        rx_sink_push(sink, p->evs[i].data.u64, epoll__events(p->evs[i].events));
     }
+    sink->n = (uint32_t)n;
     return 0;
 }
 
@@ -230,6 +215,7 @@ static int epoll__wakeup(void *be)
 
 const rx_backend_ops rx_epoll_ops = {
     .name = "epoll",
+    .sink = RX_SINK_EPOLL,
     .init = epoll__init,
     .destroy = epoll__destroy,
     .reserve = epoll__reserve,
