@@ -1,6 +1,6 @@
 /* timer_heap.c - 4-ary min-heap of (due, slot) nodes. A sift reads only the heap array (and a
  * slot's sequence when two dues tie); every move writes the moved node's heap index into its
- * slot's ref. Arrays move only on growth; nothing outside keeps a pointer across calls. */
+ * slot. Arrays move only on growth; nothing outside keeps a pointer across calls. */
 #include "timer_heap.h"
 
 #include <string.h>
@@ -32,7 +32,6 @@ void rx_timers_free(rx_timers *ts)
 {
     rx_alloc *alloc = ts->alloc;
     rx_free(alloc, ts->slots, (size_t)ts->slot_cap * sizeof *ts->slots);
-    rx_free(alloc, ts->refs, (size_t)ts->ref_cap * sizeof *ts->refs);
     rx_free(alloc, ts->heap_block, timers__heap_bytes(ts->heap_cap));
     rx_timers_init(ts, alloc);
 }
@@ -65,17 +64,14 @@ static int timers__heap_resize(rx_timers *ts, uint32_t cap)
     return 0;
 }
 
-/* Room for one more slot in all three arrays; a failure leaves spare capacity only. The heap
- * grows last, so heap_cap is the smallest of the three. */
+/* Room for one more slot in both arrays; a failure leaves spare capacity only. The heap grows
+ * last, so heap_cap is the smaller capacity. */
 static int timers__grow(rx_timers *ts)
 {
     if (ts->used >= RX_TIMERS_MAX)
         return REACTOR_ENOMEM;
     int err = rx_grow(ts->alloc, (void **)&ts->slots, &ts->slot_cap, ts->used + 1,
                       sizeof *ts->slots, TIMERS__MIN_CAP);
-    if (!err)
-        err = rx_resize(ts->alloc, (void **)&ts->refs, &ts->ref_cap, ts->slot_cap,
-                        sizeof *ts->refs);
     if (!err)
         err = timers__heap_resize(ts, ts->slot_cap);
     return err;
@@ -99,8 +95,7 @@ static size_t timers__min_slow(const rx_timer_node *heap, const rx_timer *slots,
 }
 
 /* Places node at the hole i or above it. */
-static inline void timers__up(rx_timer_node *heap, rx_timer_ref *refs, const rx_timer *slots,
-                              size_t i, rx_timer_node node)
+static inline void timers__up(rx_timer_node *heap, rx_timer *slots, size_t i, rx_timer_node node)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 4;
@@ -108,47 +103,53 @@ static inline void timers__up(rx_timer_node *heap, rx_timer_ref *refs, const rx_
         if (!timers__before(slots, node, p))
             break;
         heap[i] = p;
-        refs[p.slot].link = (uint32_t)i;
+        slots[p.slot].link = (uint32_t)i;
         i = parent;
     }
     heap[i] = node;
-    refs[node.slot].link = (uint32_t)i;
+    slots[node.slot].link = (uint32_t)i;
 }
 
 /* Fills the hole at i of the heap's len nodes with node: the hole first sinks to a leaf, each
  * level taking its earliest child, then node rises from there. node is usually a late one (the
  * last leaf, or a rescheduled repeat), so it rises little, and the sinking never compares
- * against it. The children are compared by due alone; the sequences are read only when a
- * child's due equals the running minimum (which a tie with the final minimum always does). */
+ * against it. The children are compared by due alone; the sequences are read only when one
+ * of the tournament's matches was a tie on due (any tie with the winner is one of them). */
 static void timers__fill(rx_timers *ts, size_t i, rx_timer_node node)
 {
     rx_timer_node *heap = ts->heap;
-    rx_timer_ref *refs = ts->refs;
+    rx_timer *slots = ts->slots;
     size_t n = ts->len, c;
     while ((c = 4 * i + 1) + 4 <= n) {
-        const rx_timer_node *k = heap + c, *min = k;
-        uint64_t d = k->due_ns;
-        unsigned tie = 0;
-        for (int j = 1; j < 4; j++) {
-            tie |= k[j].due_ns == d;
-            if (k[j].due_ns < d) {
-                min = k + j;
-                d = k[j].due_ns;
-            }
+        const rx_timer_node *k = heap + c;
+        /* The next level's line is one of the four children's groups, 4c + 1 .. 4c + 16,
+         * four adjacent lines: ask for all of them now and this level's comparisons overlap
+         * their loads. Deep in a large heap each would otherwise be a serial cache miss. */
+        if (4 * c + 1 < n) {
+            const char *g = (const char *)(heap + 4 * c + 1);
+            TIMERS__PREFETCH(g);
+            TIMERS__PREFETCH(g + TIMERS__LINE);
+            TIMERS__PREFETCH(g + 2 * TIMERS__LINE);
+            TIMERS__PREFETCH(g + 3 * TIMERS__LINE);
         }
-        if (tie)
-            min = heap + timers__min_slow(heap, ts->slots, c, c + 4);
+        /* A tournament on the dues: two pairs, then their winners. */
+        uint64_t d0 = k[0].due_ns, d1 = k[1].due_ns, d2 = k[2].due_ns, d3 = k[3].due_ns;
+        size_t a = d1 < d0, b = 2 + (d3 < d2);
+        uint64_t da = d1 < d0 ? d1 : d0, db = d3 < d2 ? d3 : d2;
+        const rx_timer_node *min = k + (db < da ? b : a);
+        if ((d0 == d1) | (d2 == d3) | (da == db))
+            min = heap + timers__min_slow(heap, slots, c, c + 4);
         heap[i] = *min;
-        refs[min->slot].link = (uint32_t)i;
+        slots[min->slot].link = (uint32_t)i;
         i = (size_t)(min - heap);
     }
     if (c < n) { /* a last, partial group: the children of its nodes lie past n */
-        size_t m = timers__min_slow(heap, ts->slots, c, n);
+        size_t m = timers__min_slow(heap, slots, c, n);
         heap[i] = heap[m];
-        refs[heap[m].slot].link = (uint32_t)i;
+        slots[heap[m].slot].link = (uint32_t)i;
         i = m;
     }
-    timers__up(heap, refs, ts->slots, i, node);
+    timers__up(heap, slots, i, node);
 }
 
 static void timers__remove(rx_timers *ts, uint32_t i)
@@ -157,18 +158,18 @@ static void timers__remove(rx_timers *ts, uint32_t i)
     if (i == ts->len)
         return;
     if (4 * (size_t)i + 1 >= ts->len) /* a leaf (most are): nothing to sink */
-        timers__up(ts->heap, ts->refs, ts->slots, i, last);
+        timers__up(ts->heap, ts->slots, i, last);
     else
         timers__fill(ts, i, last);
 }
 
 static void timers__release(rx_timers *ts, uint32_t slot)
 {
-    rx_timer_ref *ref = &ts->refs[slot];
-    ref->gen++;
-    if (ref->gen == 0) /* keep IDs non-zero and distinct after wrap-around */
-        ref->gen = 1;
-    ref->link = RX_TIMER_FREE | ts->free_head;
+    rx_timer *t = &ts->slots[slot];
+    t->gen++;
+    if (t->gen == 0) /* keep IDs non-zero and distinct after wrap-around */
+        t->gen = 1;
+    t->link = RX_TIMER_FREE | ts->free_head;
     ts->free_head = slot + 1;
 }
 
@@ -178,7 +179,7 @@ int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_
     uint32_t slot;
     if (ts->free_head) {
         slot = ts->free_head - 1;
-        ts->free_head = ts->refs[slot].link & ~RX_TIMER_FREE;
+        ts->free_head = ts->slots[slot].link & ~RX_TIMER_FREE;
     } else {
         if (ts->used >= ts->heap_cap) {
             int err = timers__grow(ts);
@@ -186,7 +187,7 @@ int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_
                 return err;
         }
         slot = ts->used++;
-        ts->refs[slot].gen = 1;
+        ts->slots[slot].gen = 1;
     }
     rx_timer *t = &ts->slots[slot];
     t->seq = ts->next_seq++;
@@ -194,8 +195,8 @@ int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_
     t->cb = cb;
     t->arg = arg;
     rx_timer_node node = {.due_ns = due_ns, .slot = slot};
-    timers__up(ts->heap, ts->refs, ts->slots, ts->len++, node);
-    *out = ((reactor_timer_t)ts->refs[slot].gen << 32) | (slot + 1);
+    timers__up(ts->heap, ts->slots, ts->len++, node);
+    *out = ((reactor_timer_t)t->gen << 32) | (slot + 1);
     return 0;
 }
 
@@ -205,10 +206,10 @@ int rx_timers_stop(rx_timers *ts, reactor_timer_t id)
     if (low == 0 || low > ts->used)
         return REACTOR_EBADTIMER;
     uint32_t slot = (uint32_t)(low - 1);
-    rx_timer_ref ref = ts->refs[slot];
-    if ((ref.link & RX_TIMER_FREE) || ref.gen != (uint32_t)(id >> 32))
+    const rx_timer *t = &ts->slots[slot];
+    if ((t->link & RX_TIMER_FREE) || t->gen != (uint32_t)(id >> 32))
         return REACTOR_EBADTIMER;
-    timers__remove(ts, ref.link);
+    timers__remove(ts, t->link);
     timers__release(ts, slot);
     return 0;
 }
@@ -224,7 +225,7 @@ int rx_timers_expire(rx_timers *ts, uint64_t now_ns, uint64_t seq_limit, reactor
     rx_timer *t = &ts->slots[top.slot];
     if (t->seq >= seq_limit)
         return 0;
-    *id = ((reactor_timer_t)ts->refs[top.slot].gen << 32) | (top.slot + 1);
+    *id = ((reactor_timer_t)t->gen << 32) | (top.slot + 1);
     *cb = t->cb;
     *arg = t->arg;
     if (t->repeat_ns) {
@@ -236,12 +237,13 @@ int rx_timers_expire(rx_timers *ts, uint64_t now_ns, uint64_t seq_limit, reactor
         timers__remove(ts, 0);
         timers__release(ts, top.slot);
     }
-    /* The next expiry (usually within this pass) reads the new root's slot and ref: start
-     * loading them while the callback runs. */
+    /* The next expiry (usually within this pass) reads the new root's slot (40 bytes, on one
+     * line or two), and its callback most likely reads arg: start loading them while this
+     * callback runs. */
     if (ts->len) {
         const rx_timer *next = &ts->slots[ts->heap[0].slot];
         TIMERS__PREFETCH(next);
-        TIMERS__PREFETCH(&ts->refs[ts->heap[0].slot]);
+        TIMERS__PREFETCH((const char *)(next + 1) - 1);
         TIMERS__PREFETCH(next->arg);
     }
     return 1;

@@ -1,6 +1,6 @@
 /* timer_heap.h - timers in slots named by ID ((generation << 32) | (slot + 1)), ordered by a
  * 4-ary min-heap on (due, sequence). A heap node carries its due time, so sifting compares
- * within the heap array; each slot's ref keeps its heap index, so stop is O(log n). */
+ * within the heap array; each slot keeps its node's heap index, so stop is O(log n). */
 #ifndef RX_TIMER_HEAP_H
 #define RX_TIMER_HEAP_H
 
@@ -9,20 +9,16 @@
 
 #include <stdint.h>
 
-/* What a started timer calls; read at expiry and, for ties on due, for the sequence. */
+/* A slot. gen and link come first: stop reads only them, and start then writes the rest of
+ * the line stop just loaded. */
 typedef struct rx_timer {
-    uint64_t seq; /* start order: ties on due fire first-started first */
+    uint32_t gen;
+    uint32_t link; /* started: its node's heap index; free: RX_TIMER_FREE | next free slot + 1 */
+    uint64_t seq;  /* start order: ties on due fire first-started first */
     uint64_t repeat_ns;
     reactor_timer_cb cb;
     void *arg;
 } rx_timer;
-
-/* Per slot, what stop checks and every heap move updates; apart from rx_timer so that both
- * stay small and stop never reads the callback's line. */
-typedef struct rx_timer_ref {
-    uint32_t gen;
-    uint32_t link; /* started: its node's heap index; free: RX_TIMER_FREE | next free slot + 1 */
-} rx_timer_ref;
 
 #define RX_TIMER_FREE 0x80000000u
 #define RX_TIMERS_MAX 0x7FFFFFFFu /* slots; a heap index stays below RX_TIMER_FREE */
@@ -32,14 +28,13 @@ typedef struct rx_timer_node {
     uint32_t slot;
 } rx_timer_node;
 
-/* Owns slots, refs and the heap block; rx_timers_free releases them. heap points into
- * heap_block so that the four children of a node share one 64-byte line. */
+/* Owns slots and the heap block; rx_timers_free releases them. heap points into heap_block so
+ * that the four children of a node share one 64-byte line. */
 typedef struct rx_timers {
     rx_timer *slots;
-    rx_timer_ref *refs;
     rx_timer_node *heap; /* started timers, [0, len); children of i at 4i+1..4i+4 */
     void *heap_block;
-    uint32_t used, slot_cap, ref_cap, heap_cap, len;
+    uint32_t used, slot_cap, heap_cap, len;
     uint32_t free_head; /* slot + 1 of the first free slot, 0 = none */
     uint64_t next_seq;
     rx_alloc *alloc;

@@ -48,7 +48,7 @@ static void heap__check(const rx_timers *ts)
     for (uint32_t i = 0; i < ts->len; i++) {
         const rx_timer_node *t = &ts->heap[i];
         assert_true(t->slot < ts->used);
-        assert_int_equal(ts->refs[t->slot].link, i);
+        assert_int_equal(ts->slots[t->slot].link, i);
         if (i > 0) {
             const rx_timer_node *p = &ts->heap[(i - 1) / 4];
             assert_true(p->due_ns < t->due_ns || (p->due_ns == t->due_ns &&
@@ -553,7 +553,7 @@ static void generation_wraps_to_one_and_the_old_id_stays_stale(void **state)
     heap__open(f, &e);
     reactor_timer_t a = heap__start(&e, 10, 0, NULL);
     uint32_t slot = (uint32_t)(a & 0xFFFFFFFFu) - 1;
-    e.ts.refs[slot].gen = UINT32_MAX; /* as if the slot had been reused 2^32 - 2 times */
+    e.ts.slots[slot].gen = UINT32_MAX; /* as if the slot had been reused 2^32 - 2 times */
     reactor_timer_t old = ((reactor_timer_t)UINT32_MAX << 32) | (slot + 1);
     assert_int_equal(rx_timers_stop(&e.ts, a), REACTOR_EBADTIMER);
     assert_int_equal(rx_timers_stop(&e.ts, old), 0);
