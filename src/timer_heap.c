@@ -1,6 +1,6 @@
-/* timer_heap.c - 4-ary min-heap of (due, slot) nodes. A sift reads only the heap array (and a
- * slot's sequence when two dues tie); every move writes the moved node's heap index into its
- * slot. Arrays move only on growth; nothing outside keeps a pointer across calls. */
+/* timer_heap.c - 4-ary min-heap of (due, stamp, slot) nodes. A sift reads only the heap array;
+ * every move writes the moved node's heap index into its slot. Arrays move only on growth;
+ * nothing outside keeps a pointer across calls. */
 #include "timer_heap.h"
 
 #include <string.h>
@@ -77,19 +77,17 @@ static int timers__grow(rx_timers *ts)
     return err;
 }
 
-/* (due, seq) order; the sequence is read from the slots only when the dues tie. */
-static inline int timers__before(const rx_timer *slots, rx_timer_node a, rx_timer_node b)
+static inline int timers__before(rx_timer_node a, rx_timer_node b)
 {
-    return a.due_ns < b.due_ns || (a.due_ns == b.due_ns && slots[a.slot].seq < slots[b.slot].seq);
+    return a.due_ns < b.due_ns || (a.due_ns == b.due_ns && a.stamp < b.stamp);
 }
 
 /* The earliest of the nodes [c, end), comparing full keys. */
-static size_t timers__min_slow(const rx_timer_node *heap, const rx_timer *slots, size_t c,
-                               size_t end)
+static size_t timers__min_slow(const rx_timer_node *heap, size_t c, size_t end)
 {
     size_t m = c;
     for (size_t k = c + 1; k < end; k++)
-        if (timers__before(slots, heap[k], heap[m]))
+        if (timers__before(heap[k], heap[m]))
             m = k;
     return m;
 }
@@ -100,7 +98,7 @@ static inline void timers__up(rx_timer_node *heap, rx_timer *slots, size_t i, rx
     while (i > 0) {
         size_t parent = (i - 1) / 4;
         rx_timer_node p = heap[parent];
-        if (!timers__before(slots, node, p))
+        if (!timers__before(node, p))
             break;
         heap[i] = p;
         slots[p.slot].link = (uint32_t)i;
@@ -138,13 +136,13 @@ static void timers__fill(rx_timers *ts, size_t i, rx_timer_node node)
         uint64_t da = d1 < d0 ? d1 : d0, db = d3 < d2 ? d3 : d2;
         const rx_timer_node *min = k + (db < da ? b : a);
         if ((d0 == d1) | (d2 == d3) | (da == db))
-            min = heap + timers__min_slow(heap, slots, c, c + 4);
+            min = heap + timers__min_slow(heap, c, c + 4);
         heap[i] = *min;
         slots[min->slot].link = (uint32_t)i;
         i = (size_t)(min - heap);
     }
     if (c < n) { /* a last, partial group: the children of its nodes lie past n */
-        size_t m = timers__min_slow(heap, slots, c, n);
+        size_t m = timers__min_slow(heap, c, n);
         heap[i] = heap[m];
         slots[heap[m].slot].link = (uint32_t)i;
         i = m;
@@ -161,6 +159,54 @@ static void timers__remove(rx_timers *ts, uint32_t i)
         timers__up(ts->heap, ts->slots, i, last);
     else
         timers__fill(ts, i, last);
+}
+
+/* Max-heap sift (binary, by (due, stamp)) for the sort in timers__renumber. */
+static void timers__sort_down(rx_timer_node *heap, size_t i, size_t n)
+{
+    rx_timer_node x = heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && timers__before(heap[c], heap[c + 1]))
+            c++;
+        if (!timers__before(x, heap[c]))
+            break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    heap[i] = x;
+}
+
+/* Gives the live nodes stamps 0 .. len - 1 in their (due, stamp) order, so every comparison
+ * comes out as before: heapsort the array in place (no allocation; a sorted array is a heap
+ * too), then number it. Runs once per 2^32 stamps handed out. */
+static void timers__renumber(rx_timers *ts)
+{
+    rx_timer_node *heap = ts->heap;
+    size_t n = ts->len;
+    for (size_t k = n / 2; k-- > 0;)
+        timers__sort_down(heap, k, n);
+    for (size_t end = n; end > 1;) {
+        rx_timer_node top = heap[0];
+        heap[0] = heap[--end];
+        heap[end] = top;
+        timers__sort_down(heap, 0, end);
+    }
+    for (size_t i = 0; i < n; i++) {
+        heap[i].stamp = (uint32_t)i;
+        ts->slots[heap[i].slot].link = (uint32_t)i;
+    }
+    ts->next_stamp = (uint32_t)n;
+}
+
+/* A stamp later than every live node's. */
+static uint32_t timers__stamp(rx_timers *ts)
+{
+    if (ts->next_stamp == UINT32_MAX)
+        timers__renumber(ts);
+    return ts->next_stamp++;
 }
 
 static void timers__release(rx_timers *ts, uint32_t slot)
@@ -194,7 +240,7 @@ int rx_timers_start(rx_timers *ts, uint64_t due_ns, uint64_t repeat_ns, reactor_
     t->repeat_ns = repeat_ns;
     t->cb = cb;
     t->arg = arg;
-    rx_timer_node node = {.due_ns = due_ns, .slot = slot};
+    rx_timer_node node = {.due_ns = due_ns, .slot = slot, .stamp = timers__stamp(ts)};
     timers__up(ts->heap, ts->slots, ts->len++, node);
     *out = ((reactor_timer_t)t->gen << 32) | (slot + 1);
     return 0;
@@ -232,6 +278,7 @@ int rx_timers_expire(rx_timers *ts, uint64_t now_ns, uint64_t seq_limit, reactor
         uint64_t due = now_ns + t->repeat_ns;
         top.due_ns = due < now_ns ? UINT64_MAX : due;
         t->seq = ts->next_seq++;
+        top.stamp = timers__stamp(ts); /* may renumber; the root stays at 0 */
         timers__fill(ts, 0, top);
     } else {
         timers__remove(ts, 0);

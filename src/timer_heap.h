@@ -1,6 +1,7 @@
 /* timer_heap.h - timers in slots named by ID ((generation << 32) | (slot + 1)), ordered by a
- * 4-ary min-heap on (due, sequence). A heap node carries its due time, so sifting compares
- * within the heap array; each slot keeps its node's heap index, so stop is O(log n). */
+ * 4-ary min-heap on (due, start order). A heap node carries its due time and a stamp that
+ * orders ties, so sifting compares within the heap array; each slot keeps its node's heap
+ * index, so stop is O(log n). */
 #ifndef RX_TIMER_HEAP_H
 #define RX_TIMER_HEAP_H
 
@@ -14,7 +15,7 @@
 typedef struct rx_timer {
     uint32_t gen;
     uint32_t link; /* started: its node's heap index; free: RX_TIMER_FREE | next free slot + 1 */
-    uint64_t seq;  /* start order: ties on due fire first-started first */
+    uint64_t seq;  /* start order, for the pass limit (rx_timers_expire) */
     uint64_t repeat_ns;
     reactor_timer_cb cb;
     void *arg;
@@ -23,9 +24,12 @@ typedef struct rx_timer {
 #define RX_TIMER_FREE 0x80000000u
 #define RX_TIMERS_MAX 0x7FFFFFFFu /* slots; a heap index stays below RX_TIMER_FREE */
 
+/* Ties on due fire first-started first: stamps follow start order (as seq does) but are 32
+ * bits, so that a node fits 16 bytes; before they would wrap, the live ones are renumbered. */
 typedef struct rx_timer_node {
     uint64_t due_ns;
     uint32_t slot;
+    uint32_t stamp;
 } rx_timer_node;
 
 /* Owns slots and the heap block; rx_timers_free releases them. heap points into heap_block so
@@ -36,6 +40,7 @@ typedef struct rx_timers {
     void *heap_block;
     uint32_t used, slot_cap, heap_cap, len;
     uint32_t free_head; /* slot + 1 of the first free slot, 0 = none */
+    uint32_t next_stamp;
     uint64_t next_seq;
     rx_alloc *alloc;
 } rx_timers;

@@ -1,5 +1,6 @@
 /* test_timer_heap.c - order by (due, start order), stop from anywhere keeps the heap whole,
- * stale IDs are refused, repeat reschedules, slot reuse changes the generation, seq_limit. */
+ * stale IDs are refused, repeat reschedules, slot reuse changes the generation, seq_limit,
+ * stamps renumbered before they wrap; and random operations checked against a reference. */
 #include "fixture.h"
 #include "timer_heap.h"
 
@@ -39,8 +40,9 @@ static reactor_timer_t heap__start(heap__env *e, uint64_t due, uint64_t repeat, 
     return id;
 }
 
-/* Every heap node knows its index, no child is earlier than its parent, and the root's
- * children (so every group of siblings) start on a 64-byte line. */
+/* Every heap node knows its index, no child is earlier than its parent, stamps order ties as
+ * start order does, and the root's children (so every group of siblings) start on a 64-byte
+ * line. */
 static void heap__check(const rx_timers *ts)
 {
     if (ts->len > 1)
@@ -49,10 +51,12 @@ static void heap__check(const rx_timers *ts)
         const rx_timer_node *t = &ts->heap[i];
         assert_true(t->slot < ts->used);
         assert_int_equal(ts->slots[t->slot].link, i);
+        assert_true(t->stamp < ts->next_stamp);
         if (i > 0) {
             const rx_timer_node *p = &ts->heap[(i - 1) / 4];
-            assert_true(p->due_ns < t->due_ns || (p->due_ns == t->due_ns &&
-                                                  ts->slots[p->slot].seq < ts->slots[t->slot].seq));
+            assert_true(p->due_ns < t->due_ns || (p->due_ns == t->due_ns && p->stamp < t->stamp));
+            if (p->due_ns == t->due_ns)
+                assert_true(ts->slots[p->slot].seq < ts->slots[t->slot].seq);
         }
     }
 }
@@ -496,6 +500,8 @@ static void ref__run(sup_loop *f, uint64_t seed, int steps)
         }
         if (step % 8 == 0)
             ref__agree(&e, &m);
+        if (step % 700 == 350) /* stamps about to wrap: the live ones get renumbered soon */
+            e.ts.next_stamp = UINT32_MAX - (uint32_t)(ref__rand(&m) % 40);
     }
     ref__agree(&e, &m);
     while (m.n) {
@@ -543,6 +549,44 @@ static void stop_and_start_in_steady_state_never_allocate(void **state)
     assert_int_equal(e.a.total, total);
     assert_int_equal(f->alloc.calls, calls);
     heap__check(&e.ts);
+    heap__close(f, &e);
+}
+
+static void stamps_are_renumbered_before_they_wrap_and_keep_the_order(void **state)
+{
+    sup_loop *f = *state;
+    heap__env e;
+    heap__open(f, &e);
+    enum { N = 200 };
+    static reactor_timer_t ids[N];
+    static heap__fired fired[N];
+    for (uintptr_t i = 0; i < N; i++) {
+        if (i == N / 2)
+            e.ts.next_stamp = UINT32_MAX - 3; /* wraps (renumbers) within the next four starts */
+        ids[i] = heap__start(&e, (uint64_t)(i * 7 % 5), 0, (void *)i);
+        heap__check(&e.ts);
+    }
+    assert_true(e.ts.next_stamp < N + 1);
+    /* Stop some from the middle, then expire: due order, ties in start order. */
+    for (size_t i = 0; i < N; i += 9)
+        assert_int_equal(rx_timers_stop(&e.ts, ids[i]), 0);
+    size_t n = heap__drain(&e, 10, fired, N);
+    assert_int_equal(n, N - (N + 8) / 9);
+    for (size_t k = 1; k < n; k++) {
+        uintptr_t a = (uintptr_t)fired[k - 1].arg, b = (uintptr_t)fired[k].arg;
+        assert_true(a * 7 % 5 < b * 7 % 5 || (a * 7 % 5 == b * 7 % 5 && a < b));
+    }
+    /* A repeating timer's reschedule takes a stamp too: renumbering with it at the root. */
+    reactor_timer_t r = heap__start(&e, 1, 5, NULL);
+    heap__start(&e, 6, 0, NULL);
+    heap__start(&e, 6, 0, NULL);
+    e.ts.next_stamp = UINT32_MAX;
+    assert_int_equal(heap__drain(&e, 1, fired, N), 1);
+    assert_int_equal(fired[0].id, r);
+    heap__check(&e.ts);
+    assert_int_equal(heap__drain(&e, 6, fired, N), 3);
+    assert_int_equal(fired[2].id, r); /* due 6 too, but rescheduled after the two started */
+    assert_int_equal(rx_timers_stop(&e.ts, r), 0);
     heap__close(f, &e);
 }
 
@@ -702,6 +746,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(random_operations_agree_with_a_sorted_reference,
                                         sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(stop_and_start_in_steady_state_never_allocate,
+                                        sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(stamps_are_renumbered_before_they_wrap_and_keep_the_order,
                                         sup_setup_bare, sup_teardown),
         cmocka_unit_test_setup_teardown(generation_wraps_to_one_and_the_old_id_stays_stale,
                                         sup_setup_bare, sup_teardown),
