@@ -111,8 +111,8 @@ static inline void timers__up(rx_timer_node *heap, rx_timer *slots, size_t i, rx
 /* Fills the hole at i of the heap's len nodes with node: the hole first sinks to a leaf, each
  * level taking its earliest child, then node rises from there. node is usually a late one (the
  * last leaf, or a rescheduled repeat), so it rises little, and the sinking never compares
- * against it. The children are compared by due alone; the sequences are read only when one
- * of the tournament's matches was a tie on due (any tie with the winner is one of them). */
+ * against it. The children are compared by due alone, and by stamp too only when one of the
+ * tournament's matches was a tie on due (any tie with the winner is one of them). */
 static void timers__fill(rx_timers *ts, size_t i, rx_timer_node node)
 {
     rx_timer_node *heap = ts->heap;
@@ -124,11 +124,12 @@ static void timers__fill(rx_timers *ts, size_t i, rx_timer_node node)
          * four adjacent lines: ask for all of them now and this level's comparisons overlap
          * their loads. Deep in a large heap each would otherwise be a serial cache miss. */
         if (4 * c + 1 < n) {
-            const char *g = (const char *)(heap + 4 * c + 1);
-            TIMERS__PREFETCH(g);
-            TIMERS__PREFETCH(g + TIMERS__LINE);
-            TIMERS__PREFETCH(g + 2 * TIMERS__LINE);
-            TIMERS__PREFETCH(g + 3 * TIMERS__LINE);
+            /* Addresses as integers: the last lines may lie past the array. */
+            uintptr_t g = (uintptr_t)(heap + 4 * c + 1);
+            TIMERS__PREFETCH((const void *)g);
+            TIMERS__PREFETCH((const void *)(g + TIMERS__LINE));
+            TIMERS__PREFETCH((const void *)(g + 2 * TIMERS__LINE));
+            TIMERS__PREFETCH((const void *)(g + 3 * TIMERS__LINE));
         }
         /* A tournament on the dues: two pairs, then their winners. */
         uint64_t d0 = k[0].due_ns, d1 = k[1].due_ns, d2 = k[2].due_ns, d3 = k[3].due_ns;
