@@ -137,12 +137,17 @@ struct world {
 
 /* ---- dnsmasq: started by fork/exec, answered before use, killed and reaped in teardown ---- */
 
-/* A port free for both UDP and TCP on 127.0.0.1 right now (dnsmasq binds both). */
+/* A port free for both UDP and TCP on 127.0.0.1 right now (dnsmasq binds both). The TCP probe
+ * uses SO_REUSEADDR, as dnsmasq's listener does: a port whose old connections sit in TIME_WAIT
+ * (the other tests leave thousands) is free for it. */
 static int free_port(void)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sa;
     int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    int one = 1;
+    if (t >= 0)
+        (void)setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (u >= 0 && t >= 0 && bind(u, (struct sockaddr *)&sa, sizeof sa) == 0 &&
         getsockname(u, (struct sockaddr *)&sa, &len) == 0 &&
         bind(t, (struct sockaddr *)&sa, sizeof sa) == 0)
@@ -262,10 +267,13 @@ static int dnsmasq_answers(int port)
 /* Starts dnsmasq on a free port and waits until it answers. 0, or -1 with nothing running. */
 static int dnsmasq_start(world *w)
 {
-    for (int attempt = 0; attempt < 5; attempt++) {
+    int no_port = 0, exited = 0, status = 0;
+    for (int attempt = 0; attempt < 20; attempt++) {
         int port = free_port();
-        if (port <= 0)
+        if (port <= 0) {
+            no_port++;
             continue; /* the UDP port's TCP twin was taken: draw again */
+        }
         char **argv = dnsmasq_argv(port);
         if (!argv)
             return -1;
@@ -276,8 +284,9 @@ static int dnsmasq_start(world *w)
             break;
         }
         for (uint64_t end = now_ms() + START_MS; now_ms() < end;) {
-            if (waitpid(w->dnsmasq, NULL, WNOHANG) == w->dnsmasq) {
+            if (waitpid(w->dnsmasq, &status, WNOHANG) == w->dnsmasq) {
                 w->dnsmasq = 0; /* exited: most likely the port was taken meanwhile */
+                exited++;
                 break;
             }
             if (dnsmasq_answers(port)) {
@@ -287,7 +296,9 @@ static int dnsmasq_start(world *w)
         }
         reap(&w->dnsmasq);
     }
-    print_error("dnsmasq (%s) did not start; scripts/setup.sh contrib installs it\n", RC_DNSMASQ);
+    print_error("dnsmasq (%s) did not start (%d draws found no free port, %d starts exited, the "
+                "last with status %#x); scripts/setup.sh contrib installs it\n",
+                RC_DNSMASQ, no_port, exited, (unsigned)status);
     return -1;
 }
 
