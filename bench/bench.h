@@ -55,6 +55,7 @@ extern const bench_impl bench_impl_reactor_epoll;
 extern const bench_impl bench_impl_raw_poll;
 extern const bench_impl bench_impl_raw_epoll;
 extern const bench_impl bench_impl_libuv;
+extern const bench_impl bench_impl_libuv_src; /* a libuv built from source (bench.sh) */
 extern const bench_impl bench_impl_libevent;
 extern const bench_impl bench_impl_libev;
 extern const bench_impl bench_impl_reactor_afd;

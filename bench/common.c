@@ -35,6 +35,9 @@ const bench_impl *const bench_impls[] = {
 #if defined(BENCH_HAVE_LIBUV)
     &bench_impl_libuv,
 #endif
+#if defined(BENCH_HAVE_LIBUV_SRC)
+    &bench_impl_libuv_src,
+#endif
 #if defined(BENCH_HAVE_LIBEVENT)
     &bench_impl_libevent,
 #endif

@@ -8,7 +8,8 @@
 #
 # The library is linked as a user links it: the static archive of a Release build without
 # LTO (build/instructions, its own build directory). Needs cmake, a C compiler and valgrind;
-# peers (libuv, libevent, libev) are used when installed.
+# peers (libuv, libevent, libev) are used when installed, and so is a libuv built from source
+# by `scripts/bench.sh --libuv-source` (build/bench-libuv/prefix; implementation libuv-X.Y).
 #
 # Method. callgrind counts only the measured function, idle__drain in bench/idle.c
 # (--toggle-collect): the loop calls of one iteration (the wait, the dispatch, the callbacks
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --active) active=$2; shift ;;
     --iters) iters=$2; shift ;;
     --impl) impls+=("$2"); shift ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "instructions.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -45,8 +46,11 @@ fi
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind not found" >&2; exit 2; }
 
 # ---- build: Release, static, no LTO, nothing but the benchmarks ----
+libuv_prefix=$root/build/bench-libuv/prefix
+[ -f "$libuv_prefix/lib/libuv.a" ] || libuv_prefix=""
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+    -DREACTOR_BENCH_LIBUV_PREFIX="$libuv_prefix" \
     -DREACTOR_BUILD_SHARED=OFF -DREACTOR_BUILD_STATIC=ON -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF \
     -DREACTOR_BUILD_BENCH=ON -DREACTOR_BUILD_TESTS=OFF -DREACTOR_BUILD_EXAMPLES=OFF \
     -DREACTOR_BUILD_CONTRIB=OFF >"$build/configure.log" 2>&1 ||

@@ -16,7 +16,15 @@ BEGIN {
     want = "raw-epoll reactor-epoll libuv libevent libev raw-poll reactor-poll"
     nc = 0
     nwant = split(want, w, " ")
-    for (i = 1; i <= nwant; i++) if (index(" " impls " ", " " w[i] " ")) col[++nc] = w[i]
+    # A libuv built from source (libuv-X.Y, scripts/bench.sh --libuv-source) sits beside libuv.
+    nimp = split(impls, im, " ")
+    for (i = 1; i <= nwant; i++) {
+        if (index(" " impls " ", " " w[i] " ")) col[++nc] = w[i]
+        if (w[i] == "libuv")
+            for (j = 1; j <= nimp; j++) if (im[j] ~ /^libuv-/) col[++nc] = im[j]
+    }
+    npeer = split("libuv libevent libev", peers, " ")
+    for (j = 1; j <= nimp; j++) if (im[j] ~ /^libuv-/) peers[++npeer] = im[j]
 }
 {
     key = $1 SUBSEP $2
@@ -162,14 +170,14 @@ END {
             c = cs[j]
             if (!((wl, c, "reactor-epoll", met) in m)) continue
             me = m[wl, c, "reactor-epoll", met]; ok = 1; best = ""
-            for (p = 1; p <= 3; p++) {
-                peer = (p == 1 ? "libuv" : p == 2 ? "libevent" : "libev")
+            for (p = 1; p <= npeer; p++) {
+                peer = peers[p]
                 if (!((wl, c, peer, met) in m)) continue
                 if (m[wl, c, peer, met] < me) { ok = 0; best = best (best == "" ? "" : ", ") peer sprintf(" %.2fx", me / m[wl, c, peer, met]) }
             }
             tot++; if (ok) won++; else lost = lost (lost == "" ? "" : "; ") c ": behind " best
         }
-        verdict("epoll backend ahead of libuv, libevent and libev: " wl, won "/" tot " cases" (lost == "" ? "" : " (" lost ")"), tot > 0 && won == tot)
+        verdict("epoll backend ahead of " peerlist() ": " wl, won "/" tot " cases" (lost == "" ? "" : " (" lost ")"), tot > 0 && won == tot)
     }
     n = split(rows["timers"], cs, "\034")
     for (j = 1; j <= n; j++) {
@@ -179,6 +187,10 @@ END {
     }
     print ""
     print "Each cell is the median of the runs; runs per cell: " runs["idle", "N=9000 A=100", "raw-epoll", "iteration"] "."
+}
+function peerlist(    p, s) {
+    for (p = 1; p <= npeer; p++) s = s (p == 1 ? "" : p == npeer ? " and " : ", ") peers[p]
+    return s
 }
 function verdict(what, measured, ok) {
     if (measured == "") print "| " what " | — | not measured |"

@@ -9,15 +9,20 @@
 #                               only, docs/ untouched
 #   options: --reps N  --no-install  --provisional (mark the numbers provisional: busy machine)
 #            --report-only (re-render the report from the last run's build/bench/results/)
+#            --libuv-source PATH (or REACTOR_BENCH_LIBUV_SOURCE=PATH): a libuv release tarball
+#              (or unpacked tree), built with its own CMake (static, Release) into
+#              build/bench-libuv/ and benchmarked as a second libuv, column libuv-X.Y
 #
 # Needs: cmake, a C compiler, pkg-config; installs libuv1-dev, libevent-dev, libev-dev and
 # gnuplot-nox with apt-get when run as root and they are missing (a missing peer is skipped).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+here=$PWD
 cd "$root"
 
 quick=0 reps=5 install=1 provisional=0 report_only=0
+libuv_source=${REACTOR_BENCH_LIBUV_SOURCE:-}
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 reps=1 ;;
@@ -25,7 +30,8 @@ while [ $# -gt 0 ]; do
     --no-install) install=0 ;;
     --provisional) provisional=1 ;;
     --report-only) report_only=1 install=0 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --libuv-source) libuv_source=$2; shift ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -55,9 +61,47 @@ if [ "$report_only" = 1 ]; then
     . "$out/meta.sh"
 else
 
+# ---- a libuv built from source (optional) ----
+# Unpacked and built once per source (a stamp holds the source's checksum) into
+# build/bench-libuv/prefix; bench/CMakeLists.txt links it into a second libuv implementation.
+# Without the option the cache entry is cleared, so the bench is the packaged peers only.
+libuv_prefix=""
+if [ -n "$libuv_source" ]; then
+    case "$libuv_source" in /*) ;; *) libuv_source=$here/$libuv_source ;; esac
+    [ -e "$libuv_source" ] || { echo "bench.sh: --libuv-source: $libuv_source not found" >&2; exit 2; }
+    lv=$root/build/bench-libuv
+    libuv_prefix=$lv/prefix
+    if [ -d "$libuv_source" ]; then
+        sum=$(cd "$libuv_source" && find . -type f -name '*.[ch]' -print0 | sort -z |
+            xargs -0 cat | sha256sum | cut -d' ' -f1)
+    else
+        sum=$(sha256sum <"$libuv_source" | cut -d' ' -f1)
+    fi
+    if [ "$(cat "$lv/stamp" 2>/dev/null)" != "$sum" ] || [ ! -f "$libuv_prefix/lib/libuv.a" ]; then
+        echo "== building libuv from $libuv_source (static, Release) into $libuv_prefix"
+        rm -rf "$lv"
+        mkdir -p "$lv/src"
+        if [ -d "$libuv_source" ]; then
+            cp -R "$libuv_source"/. "$lv/src"
+        else
+            tar -xzf "$libuv_source" -C "$lv/src" --strip-components=1
+        fi
+        cmake -S "$lv/src" -B "$lv/build" -DCMAKE_BUILD_TYPE=Release -DLIBUV_BUILD_TESTS=OFF \
+            -DLIBUV_BUILD_SHARED=OFF -DCMAKE_INSTALL_PREFIX="$libuv_prefix" \
+            -DCMAKE_INSTALL_LIBDIR=lib >"$lv/configure.log" 2>&1 ||
+            { cat "$lv/configure.log" >&2; exit 1; }
+        if ! cmake --build "$lv/build" -j2 >"$lv/build.log" 2>&1 ||
+            ! cmake --install "$lv/build" >"$lv/install.log" 2>&1; then
+            tail -n 30 "$lv/build.log" "$lv/install.log" >&2
+            exit 1
+        fi
+        echo "$sum" >"$lv/stamp"
+    fi
+fi
+
 # ---- build ----
 echo "== configure and build (preset bench)"
-cmake --preset bench >/dev/null
+cmake --preset bench -DREACTOR_BENCH_LIBUV_PREFIX="$libuv_prefix" >/dev/null
 cmake --build --preset bench >/dev/null
 mkdir -p "$out"
 : >"$raw"
@@ -117,9 +161,11 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== ran in ${elapsed}s; load average $load_start at the start, $load_end at the end"
 run_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 run_commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)
-printf 'run_commit=%s\nquick=%s\nreps=%s\nelapsed=%s\nload_start="%s"\nload_end="%s"\nfailed=%s\nrun_date="%s"\n' \
+libuv_src_version=""
+[ -n "$libuv_prefix" ] && libuv_src_version=$(sed -n 's/^Version: *//p' "$libuv_prefix/lib/pkgconfig/libuv-static.pc" 2>/dev/null || true)
+printf 'run_commit=%s\nquick=%s\nreps=%s\nelapsed=%s\nload_start="%s"\nload_end="%s"\nfailed=%s\nrun_date="%s"\nlibuv_src_version="%s"\n' \
     "$run_commit" "$quick" "$reps" "$elapsed" "$load_start" "$load_end" "$failed" "$run_date" \
-    >"$out/meta.sh"
+    "$libuv_src_version" >"$out/meta.sh"
 fi
 mapfile -t impls < <("$bin/bench_idle" --list)
 
@@ -136,6 +182,7 @@ grep '^RESULT' "$raw" | cut -f2- |
 # ---- the report ----
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 versions="libuv $(pkg-config --modversion libuv 2>/dev/null || echo -), libevent $(pkg-config --modversion libevent 2>/dev/null || echo -), libev $(dpkg-query -W -f='${Version}' libev-dev 2>/dev/null || echo -)"
+[ -n "${libuv_src_version:-}" ] && versions="$versions, libuv $libuv_src_version built from source (static, Release; column libuv-${libuv_src_version%.*})"
 mode="full run: $reps repetitions"
 [ "$quick" = 1 ] && mode="quick smoke run: 1 repetition, short budgets (not for quoting)"
 note=""
@@ -179,4 +226,4 @@ else
     echo "== wrote docs/performance.md${plot:+ and docs/perf.svg}"
 fi
 cat "$report"
-exit $failed
+exit "$failed"
