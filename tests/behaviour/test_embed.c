@@ -257,6 +257,26 @@ static void the_os_error_behind_ebadf_is_kept(void **state)
     assert_int_equal(reactor_last_os_error(f->r), 0);
 }
 
+/* fork() is POSIX: there the fork area tests it (behaviour.<b>.fork); on Windows it says so. */
+static void fork_is_enotsup_where_there_is_no_fork(void **state)
+{
+    sup_loop *f = *state;
+    assert_int_equal(reactor_fork(NULL), REACTOR_EINVAL);
+#if defined(_WIN32)
+    assert_int_equal(reactor_fork(f->r), REACTOR_ENOTSUP);
+#else
+    /* In the parent itself it is harmless: a new set and wake-up, every channel added again. */
+    reactor_socket_t sv[2];
+    sup_new_pair(f, sv);
+    sup_probe p = {0};
+    reactor_chn_t chn;
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &p, &chn), 0);
+    assert_int_equal(reactor_fork(f->r), 0);
+    sup_send_byte(sv[1]);
+    assert_true(sup_run_until_count(f, &p.calls, 1, SUP_WAIT_MS));
+#endif
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +298,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(sockets_and_channels_look_each_other_up, sup_setup,
                                         sup_teardown),
         cmocka_unit_test_setup_teardown(the_os_error_behind_ebadf_is_kept, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(fork_is_enotsup_where_there_is_no_fork, sup_setup,
+                                        sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.embed", tests, sizeof tests / sizeof tests[0], 1);
 }
