@@ -24,9 +24,10 @@ struct reactor {
     uint64_t now_ns;
     reactor_wakeup_cb on_wakeup;
     void *wakeup_arg;
-    atomic_int wake_pending;
-    void *data;   /* reactor_set_data */
-    int os_error; /* reactor_last_os_error */
+    atomic_int wake_pending; /* a wake-up the loop has not consumed */
+    atomic_int awake;        /* 1: the loop thread reads wake_pending before it next waits */
+    void *data;              /* reactor_set_data */
+    int os_error;            /* reactor_last_os_error */
     int running;
     int stop;
     int closing; /* reactor_destroy was called from a callback: free when reactor_run returns */
@@ -135,6 +136,7 @@ int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_back
     r->on_wakeup = opts ? opts->on_wakeup : NULL;
     r->wakeup_arg = opts ? opts->wakeup_arg : NULL;
     atomic_init(&r->wake_pending, 0);
+    atomic_init(&r->awake, 0);
     int err = ops->init(&r->be, &r->alloc);
     if (err)
         goto fail_init;
@@ -390,25 +392,55 @@ static void loop__run_timers(reactor_t *r)
     }
 }
 
+/* Before a wait that may block: the loop announces it is going to sleep, then looks for a
+ * wake-up that skipped the kernel because the loop was awake (reactor_wakeup). Both sides store
+ * then load with sequential consistency, so at least one of them sees the other: either the
+ * waker signals the backend, or the loop does not block. Returns the timeout to use. */
+static int loop__before_wait(reactor_t *r, int timeout)
+{
+    if (timeout == 0)
+        return 0;
+    atomic_store(&r->awake, 0);
+    return atomic_load(&r->wake_pending) ? 0 : timeout;
+}
+
+/* Consumes a pending wake-up: 1 if there was one. The backend's report alone is not enough (a
+ * wake-up the loop already took through loop__before_wait can still leave the kernel's signal
+ * behind), nor needed (a waker that saw the loop awake sent none). An exchange, not a store: it
+ * acquires what every coalesced waker published. */
+static int loop__take_wakeup(reactor_t *r)
+{
+    if (!r->ready.woken && !atomic_load_explicit(&r->wake_pending, memory_order_relaxed))
+        return 0;
+    return atomic_exchange(&r->wake_pending, 0);
+}
+
 /* mode: a reactor_run_mode, or LOOP__BOUNDED (waits at most bound ms, once). */
 static int loop__iterate(reactor_t *r, int mode, int bound)
 {
     r->now_ns = rx_clock_ns();
     uint64_t until = bound > 0 ? r->now_ns + (uint64_t)bound * LOOP__MS : r->now_ns;
     int timeout = loop__timeout(r, mode, bound);
+    int woke = 0;
     for (;;) {
         r->ready.n = 0;
         r->ready.woken = 0;
+        timeout = loop__before_wait(r, timeout);
         int err = r->ops->poll(r->be, timeout, &r->ready);
+        /* Awake until the next loop__before_wait or the end of the run: a wake-up meanwhile
+         * needs no system call. */
+        atomic_store_explicit(&r->awake, 1, memory_order_relaxed);
         r->counts.stale_completions += r->ready.stale;
         r->ready.stale = 0;
         if (err)
             return loop__failed(r, err);
         r->now_ns = rx_clock_ns();
-        /* A wait can end before its time (a signal; Windows waits by clock tick): ONCE waits
-         * again until something happened, a bounded wait until its time is up. */
+        woke = loop__take_wakeup(r);
+        /* A wait can end before its time (a signal; Windows waits by clock tick; a wake-up
+         * signal already consumed): ONCE waits again until something happened, a bounded wait
+         * until its time is up. */
         int again = mode == REACTOR_RUN_ONCE || (mode == LOOP__BOUNDED && bound != 0);
-        if (!again || timeout == 0 || r->ready.n || r->ready.woken || r->stop ||
+        if (!again || timeout == 0 || r->ready.n || woke || r->stop ||
             rx_timers_next_due(&r->timers) <= r->now_ns)
             break;
         if (mode == LOOP__BOUNDED && bound > 0) {
@@ -420,14 +452,10 @@ static int loop__iterate(reactor_t *r, int mode, int bound)
     }
     r->counts.iterations++;
     int fresh = 1;
-    if (r->ready.woken) {
-        /* An exchange, not a store: it acquires what every coalesced waker published. */
-        atomic_exchange(&r->wake_pending, 0);
-        if (r->on_wakeup) {
-            r->counts.wakeups++;
-            fresh = 0;
-            r->on_wakeup(r, r->wakeup_arg);
-        }
+    if (woke && r->on_wakeup) {
+        r->counts.wakeups++;
+        fresh = 0;
+        r->on_wakeup(r, r->wakeup_arg);
     }
     loop__dispatch_io(r, fresh);
     loop__run_timers(r);
@@ -443,6 +471,12 @@ static int loop__finish(reactor_t *r, int err)
         loop__free(r);
         return 0;
     }
+    /* Asleep from now on as far as wakers know: the application may wait on reactor_backend_fd.
+     * A wake-up that came while the loop was awake skipped the kernel; signal it now, so that
+     * wait ends (the next run delivers it). */
+    atomic_store(&r->awake, 0);
+    if (atomic_load(&r->wake_pending))
+        (void)r->ops->wakeup(r->be);
     return err ? err : loop__alive(r);
 }
 
@@ -492,8 +526,12 @@ int reactor_wakeup(reactor_t *r)
 {
     if (!r)
         return REACTOR_EINVAL;
-    /* Coalesce: only the first wake-up since the loop last consumed one reaches the kernel. */
+    /* Coalesce: only the first wake-up since the loop last consumed one can reach the kernel,
+     * and not even that one while the loop is awake: it looks at wake_pending before it waits
+     * (loop__before_wait) and before a run returns (loop__finish). */
     if (atomic_exchange(&r->wake_pending, 1))
+        return 0;
+    if (atomic_load(&r->awake))
         return 0;
     int err = r->ops->wakeup(r->be);
     if (err)
@@ -562,6 +600,7 @@ int reactor_fork(reactor_t *r)
         return loop__failed(r, err);
     /* A wake-up the parent had pending stays the parent's. */
     atomic_store(&r->wake_pending, 0);
+    atomic_store(&r->awake, 0);
     loop__readd(r);
     return 0;
 }

@@ -46,13 +46,15 @@ static int epoll__error(epoll__state *p, int e)
     }
 }
 
-/* A new epoll set holding only the wake-up descriptor, or -1. */
+/* A new epoll set holding only the wake-up eventfd, or -1. Edge-triggered: every write to an
+ * eventfd is an edge, even while its counter is non-zero, so the counter is never read back and
+ * a wake-up costs the loop no read(). (It cannot wrap: 2^64 - 2 wake-ups.) */
 static int epoll__new_set(const rx_wakeup *wake)
 {
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
         return -1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = 0};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, wake->rfd, &ev) != 0) {
         close(epfd);
         return -1;
@@ -196,7 +198,6 @@ static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
      * (the eventfd is in the set once, so it reports at most once). */
     for (int i = 0; i < n; i++) {
         if (ev[i].data.u64 == 0) {
-            rx_wakeup_drain(&p->wake);
             sink->woken = 1;
             memmove(&ev[i], &ev[i + 1], (size_t)(n - i - 1) * sizeof *ev);
             n--;

@@ -192,6 +192,39 @@ static void backend_fd_lets_a_foreign_loop_wait_for_the_loop(void **state)
     assert_int_equal(p.calls, 1);
 }
 
+static void em__wake_from_timer(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    (void)t;
+    (void)arg;
+    assert_int_equal(reactor_wakeup(r), 0);
+}
+
+/* A wake-up sent while the loop runs callbacks skips the kernel; when the run returns, the
+ * application may wait on the backend descriptor, so it must be readable then. */
+static void a_wakeup_from_a_callback_wakes_a_foreign_loop(void **state)
+{
+    sup_loop *f = *state;
+    int woken = 0;
+    sup_loop_open(f, em__wake_cb, &woken);
+    reactor_timer_t t;
+    assert_int_equal(reactor_timer_start(f->r, 0, 0, em__wake_from_timer, NULL, &t), 0);
+    for (int i = 0; i < 500 && sup_stats(f).timers; i++)
+        assert_true(reactor_run_timeout(f->r, i ? 5 : 0) >= 0);
+    assert_int_equal(sup_stats(f).timers, 0);
+    assert_int_equal(woken, 0);
+    intptr_t fd = -1;
+    if (reactor_backend_fd(f->r, &fd) == 0) {
+        assert_true(em__fd_ready(fd, 0));
+    }
+    assert_int_equal(reactor_run_timeout(f->r, 1000), 0);
+    assert_int_equal(woken, 1);
+#if !defined(_WIN32)
+    if (fd != -1) {
+        assert_false(em__fd_ready(fd, 0)); /* consumed: the foreign loop sleeps again */
+    }
+#endif
+}
+
 /* ---- user data and lookups ---- */
 
 static void user_data_is_kept_for_the_application(void **state)
@@ -290,6 +323,8 @@ int main(int argc, char **argv)
             bounded_wait_without_limit_on_an_empty_loop_ends_on_a_wakeup, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(bounded_wait_checks_its_arguments, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(backend_timeout_follows_the_next_timer, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(a_wakeup_from_a_callback_wakes_a_foreign_loop, sup_setup,
                                         sup_teardown),
         cmocka_unit_test_setup_teardown(backend_fd_lets_a_foreign_loop_wait_for_the_loop, sup_setup,
                                         sup_teardown),

@@ -218,6 +218,56 @@ static void a_wakeup_after_each_drain_is_always_delivered(void **state)
     assert_int_equal(w.seen, 300);
 }
 
+/* ---- a wake-up while the loop is awake needs no system call, and is never lost ---- */
+
+typedef struct wk__self {
+    int wakes, deadline;
+    reactor_timer_t deadline_timer;
+} wk__self;
+
+static void wk__wake_self(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    (void)t;
+    (void)arg;
+    assert_int_equal(reactor_wakeup(r), 0);
+}
+
+static void wk__self_deadline(reactor_t *r, reactor_timer_t t, void *arg)
+{
+    (void)t;
+    ((wk__self *)arg)->deadline = 1;
+    reactor_stop(r);
+}
+
+static void wk__self_woken(reactor_t *r, void *arg)
+{
+    ((wk__self *)arg)->wakes++;
+    reactor_stop(r);
+}
+
+/* The wake-up comes from a callback, while the loop is awake: it skips the kernel, so the
+ * loop must find it before it next blocks (here, for up to 10 s). */
+static void a_wakeup_from_a_callback_ends_the_next_wait(void **state)
+{
+    sup_loop *f = *state;
+    static wk__self w;
+    memset(&w, 0, sizeof w);
+    sup_loop_open(f, wk__self_woken, &w);
+    reactor_timer_t t;
+    assert_int_equal(reactor_timer_start(f->r, 0, 0, wk__wake_self, &w, &t), 0);
+    assert_int_equal(reactor_timer_start(f->r, 10000, 0, wk__self_deadline, &w, &w.deadline_timer),
+                     0);
+    uint64_t t0 = sup_clock_ns();
+    assert_int_equal(reactor_run(f->r, REACTOR_RUN_DEFAULT), 1);
+    assert_int_equal(w.wakes, 1);
+    assert_int_equal(w.deadline, 0);
+    assert_true(sup_clock_ns() - t0 < 5000000000ull);
+    /* Consumed once: the loop then waits for its timer again, no second callback. */
+    assert_int_equal(reactor_run_timeout(f->r, 0), 1);
+    assert_int_equal(w.wakes, 1);
+    assert_int_equal(reactor_timer_stop(f->r, w.deadline_timer), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +283,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(wakeups_from_many_threads_are_never_lost, sup_setup,
                                         sup_teardown),
         cmocka_unit_test_setup_teardown(a_wakeup_after_each_drain_is_always_delivered, sup_setup,
+                                        sup_teardown),
+        cmocka_unit_test_setup_teardown(a_wakeup_from_a_callback_ends_the_next_wait, sup_setup,
                                         sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.wakeup", tests, sizeof tests / sizeof tests[0], 1);
