@@ -7,52 +7,17 @@
  * (STATUS_PENDING or an immediate success) completes through exactly one packet.
  * Rule for sockets: at most one poll per base handle is ever in the kernel (two polls on one
  * socket complete each other: trio #52, wepoll #35); a channel added on a socket whose removed
- * channel's poll is still being cancelled waits for that packet (BLOCKED). */
-#include "iocp.h"
+ * channel's poll is still being cancelled waits for that packet (BLOCKED).
+ * Init (with its AFD probe) and destroy (with its drain) are in iocp_lifecycle.c. */
+#include "iocp_state.h"
 
-#include "base_map.h"
-#include "pinned_pool.h"
 #include "platform.h"
 
 #include <assert.h>
-#include <string.h>
 
-#define IOCP__KEY_AFD 1u
-#define IOCP__KEY_WAKE 2u
-#define IOCP__BATCH_MIN 16u
-#define IOCP__BATCH_MAX 128u
-#define IOCP__DRAIN_MS 2000
-#define IOCP__CLOSED_DRAIN_MS 500
 #define IOCP__RETRY_MS 10
-#define IOCP__PROBE_MS 1000
-/* The probe's context: channel number 0 is never handed out, so no channel has this ID. */
-#define IOCP__PROBE_ID ((rx_id)1 << 16)
 
-/* Owns by_num, bases, batch, the pool's blocks (and their helpers) and the port;
- * iocp__destroy releases them, except blocks holding a poll the kernel never gave back. */
-typedef struct iocp__state {
-    rx_alloc *alloc;
-    const rx_afd_kernel *k;
-    uintptr_t port;
-    rx_pinned **by_num; /* per channel number: its live state and orphans awaiting a packet */
-    uint32_t by_num_cap;
-    rx_base_map bases;
-    rx_pinned *arm; /* states the next arm pass looks at */
-    rx_pin_pool pool;
-    uint64_t pending, undrained;
-    rx_afd_completion *batch; /* written only inside a dequeue call */
-    uint32_t batch_cap;
-    int os_error; /* the WSA error or NTSTATUS of the last failure */
-} iocp__state;
-
-/* A status the kernel returns at once has a packet following unless it is an error (severity
- * 3): success, informational and warning statuses are all completed through the port. */
-static int iocp__packet_follows(int32_t status)
-{
-    return ((uint32_t)status >> 30) != 3u;
-}
-
-static rx_pinned *iocp__find(const iocp__state *b, rx_id id)
+static rx_pinned *iocp__find(const rx_iocp *b, rx_id id)
 {
     reactor_chn_t chn = rx_id_chn(id);
     if (chn >= b->by_num_cap)
@@ -64,14 +29,14 @@ static rx_pinned *iocp__find(const iocp__state *b, rx_id id)
 }
 
 /* The live state of a registered channel. */
-static rx_pinned *iocp__live(const iocp__state *b, rx_id id)
+static rx_pinned *iocp__live(const rx_iocp *b, rx_id id)
 {
     rx_pinned *s = iocp__find(b, id);
     assert(s && !(s->flags & RX_PIN_ORPHAN));
     return s;
 }
 
-static void iocp__mark(iocp__state *b, rx_pinned *s)
+static void iocp__mark(rx_iocp *b, rx_pinned *s)
 {
     if (!(s->flags & RX_PIN_QUEUED)) {
         s->flags |= RX_PIN_QUEUED;
@@ -82,7 +47,7 @@ static void iocp__mark(iocp__state *b, rx_pinned *s)
 
 /* s no longer stands on its base handle: the map falls back to what s waited for, and a state
  * that waited for s may poll now. */
-static void iocp__leave_base(iocp__state *b, rx_pinned *s)
+static void iocp__leave_base(rx_iocp *b, rx_pinned *s)
 {
     rx_id top = rx_base_map_get(&b->bases, s->base);
     if (top == s->id) {
@@ -99,12 +64,18 @@ static void iocp__leave_base(iocp__state *b, rx_pinned *s)
     }
 }
 
-/* s takes its base handle: REACTOR_EEXIST when a live channel polls it already; behind a
- * removed channel's poll still in the kernel, s is BLOCKED until that packet. Room in the map
- * must be reserved. */
-static int iocp__take_base(iocp__state *b, rx_pinned *s)
+/* The newest state on base (a live channel's, or a removed channel's whose poll is still in the
+ * kernel), or NULL. */
+static rx_pinned *iocp__on_base(const rx_iocp *b, uintptr_t base)
 {
-    rx_pinned *top = iocp__find(b, rx_base_map_get(&b->bases, s->base));
+    return iocp__find(b, rx_base_map_get(&b->bases, base));
+}
+
+/* s takes its base handle from top, the state on it until now (iocp__on_base(s->base)):
+ * REACTOR_EEXIST when a live channel polls it already; behind a removed channel's poll still in
+ * the kernel, s is BLOCKED until that packet. Room in the map must be reserved. */
+static int iocp__take_base(rx_iocp *b, rx_pinned *s, rx_pinned *top)
+{
     if (top && top != s && !(top->flags & RX_PIN_ORPHAN))
         return REACTOR_EEXIST;
     if (top && top != s && (top->flags & RX_PIN_PENDING)) {
@@ -115,8 +86,7 @@ static int iocp__take_base(iocp__state *b, rx_pinned *s)
     return 0;
 }
 
-/* Frees an orphan once neither the kernel nor the arm list refers to it. */
-static void iocp__reap(iocp__state *b, rx_pinned *s)
+void rx_iocp_reap(rx_iocp *b, rx_pinned *s)
 {
     if ((s->flags & (RX_PIN_ORPHAN | RX_PIN_PENDING | RX_PIN_QUEUED)) != RX_PIN_ORPHAN)
         return;
@@ -128,7 +98,7 @@ static void iocp__reap(iocp__state *b, rx_pinned *s)
     rx_pool_put(&b->pool, s);
 }
 
-static void iocp__cancel(iocp__state *b, rx_pinned *s)
+static void iocp__cancel(rx_iocp *b, rx_pinned *s)
 {
     if (s->flags & RX_PIN_CANCELLING)
         return;
@@ -140,9 +110,7 @@ static void iocp__cancel(iocp__state *b, rx_pinned *s)
     (void)b->k->cancel(rx_pool_helper(s), &s->iosb);
 }
 
-/* The channel is gone: its state is freed once the kernel's packet is dequeued (the poll is
- * cancelled unless cancel is 0: destroy cancels whole groups) and the arm list lets go. */
-static void iocp__release(iocp__state *b, rx_pinned *s, int cancel)
+void rx_iocp_release(rx_iocp *b, rx_pinned *s, int cancel)
 {
     if (s->flags & RX_PIN_BLOCKED) {
         iocp__leave_base(b, s);
@@ -151,12 +119,12 @@ static void iocp__release(iocp__state *b, rx_pinned *s, int cancel)
     s->flags |= RX_PIN_ORPHAN;
     if (cancel && (s->flags & RX_PIN_PENDING))
         iocp__cancel(b, s);
-    iocp__reap(b, s);
+    rx_iocp_reap(b, s);
 }
 
 /* Parks s after an error: not polled until modified, and its base handle is free for others
  * (a closed socket's handle value is soon someone else's). */
-static void iocp__park(iocp__state *b, rx_pinned *s)
+static void iocp__park(rx_iocp *b, rx_pinned *s)
 {
     s->flags |= RX_PIN_DEAD;
     iocp__leave_base(b, s);
@@ -168,10 +136,7 @@ static void iocp__report(rx_sink *sink, rx_id id, unsigned events)
     rx_sink_push(sink, id, events);
 }
 
-/* Issues the state's poll with timeout (100 ns units) and context. 0, or the status of a
- * refusal (no packet will come). */
-static int32_t iocp__issue(iocp__state *b, rx_pinned *s, uint32_t want, int64_t timeout,
-                           rx_id context)
+int32_t rx_iocp_issue(rx_iocp *b, rx_pinned *s, uint32_t want, int64_t timeout, rx_id context)
 {
     s->info.timeout = timeout;
     s->info.count = 1;
@@ -182,7 +147,7 @@ static int32_t iocp__issue(iocp__state *b, rx_pinned *s, uint32_t want, int64_t 
     s->armed = (uint16_t)want;
     s->flags = (uint8_t)((s->flags & ~RX_PIN_CANCELLING) | RX_PIN_PENDING);
     int32_t st = b->k->poll(rx_pool_helper(s), &s->iosb, &s->info, (uintptr_t)context);
-    if (!iocp__packet_follows(st)) {
+    if (!rx_iocp_packet_follows(st)) {
         s->flags &= (uint8_t)~RX_PIN_PENDING;
         return st;
     }
@@ -190,9 +155,7 @@ static int32_t iocp__issue(iocp__state *b, rx_pinned *s, uint32_t want, int64_t 
     return 0;
 }
 
-/* Takes one packet off the books: the state is no longer pending. Returns it, or NULL for a
- * packet that names no pending state. */
-static rx_pinned *iocp__settle(iocp__state *b, const rx_afd_completion *e)
+rx_pinned *rx_iocp_settle(rx_iocp *b, const rx_afd_completion *e)
 {
     rx_pinned *s = iocp__find(b, (rx_id)e->context);
     if (!s || !(s->flags & RX_PIN_PENDING)) {
@@ -206,183 +169,15 @@ static rx_pinned *iocp__settle(iocp__state *b, const rx_afd_completion *e)
     return s;
 }
 
-/* Waits until deadline (clock ns) for the packets of pending polls, freeing the states they
- * settle. A wait that times out has used up the deadline: nothing more is waited for. */
-static void iocp__drain(iocp__state *b, uint64_t deadline)
-{
-    while (b->pending) {
-        uint64_t now = rx_clock_ns();
-        int wait = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
-        uint32_t n = 0;
-        int32_t st = b->k->dequeue(b->port, b->batch, b->batch_cap, &n, wait);
-        if (st != RX_STATUS_SUCCESS)
-            break;
-        for (uint32_t i = 0; i < n; i++) {
-            if (b->batch[i].key != IOCP__KEY_AFD)
-                continue;
-            rx_pinned *s = iocp__settle(b, &b->batch[i]);
-            if (s)
-                iocp__reap(b, s);
-        }
-    }
-}
-
-void rx_iocp_destroy_report(void *be, rx_iocp_final *out)
-{
-    iocp__state *b = be;
-    uint64_t deadline = rx_clock_ns() + (uint64_t)IOCP__DRAIN_MS * 1000000u;
-    for (rx_pinned *s = b->arm, *next; s; s = next) {
-        next = s->arm_next;
-        s->flags &= (uint8_t)~RX_PIN_QUEUED;
-    }
-    b->arm = NULL;
-    for (uint32_t chn = 0; chn < b->by_num_cap; chn++)
-        for (rx_pinned *s = b->by_num[chn], *next; s; s = next) {
-            next = s->next;
-            if (!(s->flags & RX_PIN_ORPHAN))
-                iocp__release(b, s, 0);
-            else
-                iocp__reap(b, s);
-        }
-    /* One cancel per group, not one per poll: each walks only its own helper's requests. */
-    rx_pool_cancel_all(&b->pool);
-    iocp__drain(b, deadline);
-    /* Closing the helpers completes what a cancel did not (STATUS_HANDLES_CLOSED). */
-    rx_pool_close_helpers(&b->pool);
-    if (b->pending)
-        iocp__drain(b, rx_clock_ns() + (uint64_t)IOCP__CLOSED_DRAIN_MS * 1000000u);
-    b->undrained = b->pending;
-    b->k->handle_close(b->port);
-    /* States still pending stay allocated with their blocks: the kernel may still write them. */
-    (void)rx_pool_check(&b->pool);
-    uint32_t kept = rx_pool_free(&b->pool);
-    if (out) {
-        out->undrained = b->undrained;
-        out->blocks_kept = kept;
-        out->poison_hits = b->pool.poison_hits;
-    }
-    rx_base_map_free(&b->bases, b->alloc);
-    rx_free(b->alloc, b->batch, (size_t)b->batch_cap * sizeof *b->batch);
-    rx_free(b->alloc, b->by_num, (size_t)b->by_num_cap * sizeof *b->by_num);
-    rx_free(b->alloc, b, sizeof *b);
-}
-
 static void iocp__destroy(void *be)
 {
     rx_iocp_destroy_report(be, NULL);
 }
 
-/* Whether AFD answers polls here: one poll with a zero timeout on a fresh UDP socket must be
- * accepted and complete. Old Wine refuses AFD_POLL (STATUS_BAD_DEVICE_TYPE); so do some
- * sandboxes and layered providers. 0, REACTOR_ENOTSUP, or REACTOR_ENOMEM. */
-static int iocp__probe(iocp__state *b)
-{
-    uintptr_t sock, base;
-    if (b->k->socket_open(&sock) != 0)
-        return REACTOR_ENOTSUP;
-    int err = 0;
-    int32_t status = 0;
-    rx_pinned *s = NULL;
-    if (rx_afd_base_handle(b->k, sock, &base, NULL) != 0) {
-        err = REACTOR_ENOTSUP;
-        goto out;
-    }
-    s = rx_pool_get(&b->pool, &err, &status);
-    if (!s) {
-        err = err == REACTOR_ENOMEM ? err : REACTOR_ENOTSUP;
-        goto out;
-    }
-    s->id = IOCP__PROBE_ID;
-    s->base = base;
-    if (iocp__issue(b, s, RX_AFD_POLL_SEND | RX_AFD_POLL_RECEIVE, 0, IOCP__PROBE_ID) != 0) {
-        err = REACTOR_ENOTSUP;
-        goto out;
-    }
-    uint64_t deadline = rx_clock_ns() + (uint64_t)IOCP__PROBE_MS * 1000000u;
-    while (s->flags & RX_PIN_PENDING) {
-        uint64_t now = rx_clock_ns();
-        int wait = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
-        uint32_t n = 0;
-        if (b->k->dequeue(b->port, b->batch, b->batch_cap, &n, wait) != RX_STATUS_SUCCESS)
-            break; /* a poll with a zero timeout that never completes: AFD is not usable */
-        for (uint32_t i = 0; i < n; i++)
-            if (b->batch[i].key == IOCP__KEY_AFD && b->batch[i].context == IOCP__PROBE_ID) {
-                s->flags &= (uint8_t)~RX_PIN_PENDING;
-                b->pending--;
-                if (!iocp__packet_follows(b->batch[i].iosb.u.status))
-                    err = REACTOR_ENOTSUP;
-            }
-    }
-    if (s->flags & RX_PIN_PENDING) {
-        /* Left to destroy, which cancels and drains it, as a removed channel's poll. */
-        s->next = b->by_num[0];
-        b->by_num[0] = s;
-        s->flags |= RX_PIN_ORPHAN;
-        (void)b->k->cancel(rx_pool_helper(s), &s->iosb);
-        s = NULL;
-        err = REACTOR_ENOTSUP;
-    }
-out:
-    if (s)
-        rx_pool_put(&b->pool, s);
-    b->k->socket_close(sock);
-    return err;
-}
-
-static int iocp__grow_numbers(iocp__state *b, uint32_t need)
-{
-    uint32_t old = b->by_num_cap;
-    int err = rx_resize(b->alloc, (void **)&b->by_num, &b->by_num_cap, need, sizeof *b->by_num);
-    if (!err)
-        memset(b->by_num + old, 0, (size_t)(b->by_num_cap - old) * sizeof *b->by_num);
-    return err;
-}
-
-/* The dequeue batch follows the sink's capacity (every channel's packet in one call), within
- * bounds: a fuller port is emptied in several calls. */
-static int iocp__grow_batch(iocp__state *b, uint32_t capacity)
-{
-    uint32_t want = capacity + 1 < IOCP__BATCH_MIN   ? IOCP__BATCH_MIN
-                    : capacity + 1 > IOCP__BATCH_MAX ? IOCP__BATCH_MAX
-                                                     : capacity + 1;
-    return rx_resize(b->alloc, (void **)&b->batch, &b->batch_cap, want, sizeof *b->batch);
-}
-
-static int iocp__init_with(void **out, rx_alloc *alloc, const rx_afd_kernel *k)
-{
-    iocp__state *b = rx_malloc(alloc, sizeof *b);
-    if (!b)
-        return REACTOR_ENOMEM;
-    memset(b, 0, sizeof *b);
-    b->alloc = alloc;
-    b->k = k;
-    if (k->port_open(&b->port) != RX_STATUS_SUCCESS) {
-        rx_free(alloc, b, sizeof *b);
-        return REACTOR_ESYS;
-    }
-    rx_pool_init(&b->pool, alloc, k, b->port, IOCP__KEY_AFD);
-    int err = iocp__grow_batch(b, 0);
-    if (!err)
-        err = iocp__grow_numbers(b, 1);
-    if (!err)
-        err = iocp__probe(b);
-    if (err) {
-        rx_iocp_destroy_report(b, NULL);
-        return err;
-    }
-    *out = b;
-    return 0;
-}
-
-int rx_iocp_init_kernel(void **be, rx_alloc *alloc, const rx_afd_kernel *k)
-{
-    return iocp__init_with(be, alloc, k);
-}
-
 static int iocp__init(void **be, rx_alloc *alloc)
 {
 #if defined(_WIN32)
-    return iocp__init_with(be, alloc, &rx_afd_nt);
+    return rx_iocp_init_kernel(be, alloc, &rx_afd_nt);
 #else
     (void)be;
     (void)alloc;
@@ -392,11 +187,11 @@ static int iocp__init(void **be, rx_alloc *alloc)
 
 static int iocp__reserve(void *be, uint32_t capacity)
 {
-    iocp__state *b = be;
+    rx_iocp *b = be;
     /* capacity follows the table's (doubling) capacity; a number never exceeds the peak. */
-    int err = iocp__grow_numbers(b, capacity + 1);
+    int err = rx_iocp_grow_numbers(b, capacity + 1);
     if (!err)
-        err = iocp__grow_batch(b, capacity);
+        err = rx_iocp_grow_batch(b, capacity);
     if (!err)
         err = rx_pool_reserve(&b->pool);
     return err;
@@ -404,18 +199,18 @@ static int iocp__reserve(void *be, uint32_t capacity)
 
 static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
-    iocp__state *b = be;
+    rx_iocp *b = be;
     (void)slot;
     reactor_chn_t chn = rx_id_chn(id);
     uintptr_t base;
     int err = rx_afd_base_handle(b->k, (uintptr_t)s, &base, &b->os_error);
     if (err)
         return err;
-    if (chn >= b->by_num_cap && (err = iocp__grow_numbers(b, (uint32_t)chn + 1)))
+    if (chn >= b->by_num_cap && (err = rx_iocp_grow_numbers(b, (uint32_t)chn + 1)))
         return err;
     if ((err = rx_base_map_reserve(&b->bases, b->alloc, b->bases.count + 1)))
         return err;
-    rx_pinned *top = iocp__find(b, rx_base_map_get(&b->bases, base));
+    rx_pinned *top = iocp__on_base(b, base);
     if (top && !(top->flags & RX_PIN_ORPHAN))
         return REACTOR_EEXIST;
     int32_t status = 0;
@@ -427,7 +222,7 @@ static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
     st->id = id;
     st->base = base;
     st->events = (uint8_t)events;
-    (void)iocp__take_base(b, st);
+    (void)iocp__take_base(b, st, top); /* top is an orphan or NULL: cannot fail */
     st->next = b->by_num[chn];
     b->by_num[chn] = st;
     iocp__mark(b, st);
@@ -436,7 +231,7 @@ static int iocp__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsi
 
 static int iocp__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, unsigned events)
 {
-    iocp__state *b = be;
+    rx_iocp *b = be;
     (void)slot;
     rx_pinned *st = iocp__live(b, id);
     if (st->flags & RX_PIN_DEAD) {
@@ -450,7 +245,7 @@ static int iocp__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, u
             return err;
         uintptr_t old = st->base;
         st->base = base;
-        if ((err = iocp__take_base(b, st))) {
+        if ((err = iocp__take_base(b, st, iocp__on_base(b, base)))) {
             st->base = old;
             return err;
         }
@@ -463,11 +258,11 @@ static int iocp__modify(void *be, uint32_t slot, rx_id id, reactor_socket_t s, u
 
 static void iocp__remove(void *be, uint32_t slot, uint32_t last, rx_id id, reactor_socket_t s)
 {
-    iocp__state *b = be;
+    rx_iocp *b = be;
     (void)slot;
     (void)last;
     (void)s;
-    iocp__release(b, iocp__live(b, id), 1);
+    rx_iocp_release(b, iocp__live(b, id), 1);
 }
 
 /* Walks the arm list: arms channels with nothing pending, cancels polls whose interest widened
@@ -478,7 +273,7 @@ static void iocp__remove(void *be, uint32_t slot, uint32_t last, rx_id id, react
  * have not run, and a poll armed now would find the data they are about to read. It reports
  * nothing either (a channel is reported at most once per call): a refusal waits for the next
  * pass. */
-static void iocp__arm_all(iocp__state *b, rx_sink *sink, int late)
+static void iocp__arm_all(rx_iocp *b, rx_sink *sink, int late)
 {
     rx_pinned *s = b->arm;
     b->arm = NULL;
@@ -488,7 +283,7 @@ static void iocp__arm_all(iocp__state *b, rx_sink *sink, int late)
         if (!late)
             s->flags &= (uint8_t)~RX_PIN_REPORTED;
         if (s->flags & RX_PIN_ORPHAN) {
-            iocp__reap(b, s);
+            rx_iocp_reap(b, s);
         } else if (s->flags & RX_PIN_REPORTED) {
             iocp__mark(b, s);
         } else if (!(s->flags & (RX_PIN_DEAD | RX_PIN_BLOCKED))) {
@@ -497,7 +292,7 @@ static void iocp__arm_all(iocp__state *b, rx_sink *sink, int late)
                 if (want & ~(uint32_t)s->armed)
                     iocp__cancel(b, s);
             } else {
-                int32_t st = iocp__issue(b, s, want, INT64_MAX, s->id);
+                int32_t st = rx_iocp_issue(b, s, want, INT64_MAX, s->id);
                 if (st && (late || rx_afd_transient(st))) {
                     iocp__mark(b, s);
                 } else if (st) {
@@ -510,17 +305,17 @@ static void iocp__arm_all(iocp__state *b, rx_sink *sink, int late)
     }
 }
 
-static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *sink)
+static void iocp__complete(rx_iocp *b, const rx_afd_completion *e, rx_sink *sink)
 {
-    if (e->key == IOCP__KEY_WAKE) {
+    if (e->key == RX_IOCP_KEY_WAKE) {
         sink->woken = 1;
         return;
     }
-    rx_pinned *s = iocp__settle(b, e);
+    rx_pinned *s = rx_iocp_settle(b, e);
     if (!s || (s->flags & RX_PIN_ORPHAN)) {
         /* A packet for a removed channel, or for none we know: dropped and counted. */
         if (s)
-            iocp__reap(b, s);
+            rx_iocp_reap(b, s);
         sink->stale++;
         return;
     }
@@ -557,7 +352,7 @@ static void iocp__complete(iocp__state *b, const rx_afd_completion *e, rx_sink *
 /* Dequeues every packet already queued (waiting up to timeout_ms for the first), not just one
  * batch: each ready channel is reported in the iteration its packet arrived in. 0 (nothing
  * came), 1, or REACTOR_ESYS. */
-static int iocp__take(iocp__state *b, int timeout_ms, rx_sink *sink)
+static int iocp__take(rx_iocp *b, int timeout_ms, rx_sink *sink)
 {
     int got = 0;
     for (;;) {
@@ -580,7 +375,7 @@ static int iocp__take(iocp__state *b, int timeout_ms, rx_sink *sink)
 
 static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)
 {
-    iocp__state *b = be;
+    rx_iocp *b = be;
     uint64_t start = timeout_ms > 0 ? rx_clock_ns() : 0;
     iocp__arm_all(b, sink, 0);
     for (;;) {
@@ -609,24 +404,24 @@ static int iocp__poll(void *be, int timeout_ms, rx_sink *sink)
 
 static int iocp__wakeup(void *be)
 {
-    iocp__state *b = be;
-    return b->k->post(b->port, IOCP__KEY_WAKE) == RX_STATUS_SUCCESS ? 0 : REACTOR_ESYS;
+    rx_iocp *b = be;
+    return b->k->post(b->port, RX_IOCP_KEY_WAKE) == RX_STATUS_SUCCESS ? 0 : REACTOR_ESYS;
 }
 
 static int iocp__fd(const void *be, intptr_t *out)
 {
-    *out = (intptr_t)((const iocp__state *)be)->port;
+    *out = (intptr_t)((const rx_iocp *)be)->port;
     return 0;
 }
 
 static int iocp__os_error(const void *be)
 {
-    return ((const iocp__state *)be)->os_error;
+    return ((const rx_iocp *)be)->os_error;
 }
 
 static void iocp__stats(const void *be, reactor_stats_t *out)
 {
-    const iocp__state *b = be;
+    const rx_iocp *b = be;
     out->pending_polls += b->pending;
     out->pinned_blocks += b->pool.blocks;
     out->undrained_polls += b->undrained;
@@ -635,14 +430,14 @@ static void iocp__stats(const void *be, reactor_stats_t *out)
 
 uint64_t rx_iocp_poison_hits(void *be)
 {
-    iocp__state *b = be;
+    rx_iocp *b = be;
     (void)rx_pool_check(&b->pool);
     return b->pool.poison_hits;
 }
 
 uint64_t rx_iocp_blocks_total(const void *be)
 {
-    const iocp__state *b = be;
+    const rx_iocp *b = be;
     return b->pool.blocks_total;
 }
 
