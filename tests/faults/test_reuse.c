@@ -2,8 +2,9 @@
  * registered only there). The new socket on the old number gets every event, the removed
  * channel none, and nothing the old registration left behind costs a rebuild of the kernel's
  * set: also when a dup keeps the old socket alive and readable, and when it all happens inside
- * one callback. A lazy EPOLL_CTL_DEL (libev's) fails the dup cases; docs/performance.md says
- * why epoll deletes at reactor_remove. */
+ * one callback. A lazy EPOLL_CTL_DEL (libev's) fails the dup cases; epoll parks a removed
+ * channel's watch instead (one-shot, no events), and docs/performance.md says why that is safe
+ * where a lazy delete is not. */
 #include "quiet.h"
 
 #if !defined(_WIN32)
@@ -152,6 +153,79 @@ static void remove_close_reuse_and_add_inside_one_callback(void **state)
     ru__no_rebuild(f);
     assert_int_equal(reactor_remove(f->r, s.new_chn), 0);
 }
+/* Removed, still open, and added again: the new channel hears it, the old one never does, and
+ * the kernel's set is not rebuilt (epoll re-arms the parked watch: ADD says EEXIST, then MOD). */
+static void removed_and_added_again_while_open_hears_only_the_new_channel(void **state)
+{
+    sup_loop *f = *state;
+    reactor_socket_t sv[2];
+    sup_new_pair(f, sv);
+    sup_probe old = {0}, neu = {0};
+    reactor_chn_t a, b;
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &old, &a), 0);
+    assert_int_equal(reactor_remove(f->r, a), 0);
+    sup_send_byte(sv[1]); /* while nobody watches */
+    fq_window w = fq_run_window(f, 20, 1000);
+    assert_int_equal(w.dispatched, 0);
+    fq_assert_quiet(&w, 1);
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE | REACTOR_WRITABLE, sup_probe_cb,
+                                 &neu, &b),
+                     0);
+    assert_true(sup_run_until_count(f, &neu.calls, 1, SUP_WAIT_MS));
+    assert_int_equal(neu.last, REACTOR_READABLE | REACTOR_WRITABLE);
+    assert_int_equal(old.calls, 0);
+    ru__read_byte(sv[0]);
+    /* Added a third time with a different interest: that interest, nothing else. */
+    assert_int_equal(reactor_remove(f->r, b), 0);
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &neu, &b), 0);
+    w = fq_run_window(f, 20, 1000);
+    assert_int_equal(w.dispatched, 0); /* writable, but not asked */
+    sup_send_byte(sv[1]);
+    int was = neu.calls;
+    assert_true(sup_run_until_count(f, &neu.calls, was + 1, SUP_WAIT_MS));
+    assert_int_equal(neu.last, REACTOR_READABLE);
+    ru__no_rebuild(f);
+    assert_int_equal(reactor_remove(f->r, b), 0);
+}
+
+/* A removed socket stays open (also only in a dup) and its peer goes away: no callback, no
+ * rebuild, no spin. epoll's parked watch reports that hang-up once, and the backend drops it. */
+static void ru__peer_gone_after_remove(void **state, int with_dup)
+{
+    sup_loop *f = *state;
+    reactor_socket_t sv[2];
+    sup_new_pair(f, sv);
+    sup_probe p = {0};
+    reactor_chn_t a;
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &p, &a), 0);
+    assert_int_equal(reactor_remove(f->r, a), 0);
+    if (with_dup) {
+        int dup_fd = dup(sv[0]);
+        assert_true(dup_fd >= 0);
+        sup_track(f, dup_fd);
+        sup_close_now(f, sv[0]);
+    }
+    sup_send_byte(sv[1]);
+    sup_close_now(f, sv[1]);
+    fq_window w = fq_run_window(f, WINDOW_MS, 1000);
+    assert_int_equal(p.calls, 0);
+    assert_int_equal(w.dispatched, 0);
+    fq_assert_quiet(&w, 1);
+    reactor_stats_t st = sup_stats(f);
+    assert_int_equal(st.backend_resets, 0);
+    assert_true(st.stale_completions <= 1);
+    sup_assert_loop_works(f);
+}
+
+static void a_removed_socket_whose_peer_goes_away_stays_quiet(void **state)
+{
+    ru__peer_gone_after_remove(state, 0);
+}
+
+static void a_removed_socket_closed_in_a_dup_whose_peer_goes_away_stays_quiet(void **state)
+{
+    ru__peer_gone_after_remove(state, 1);
+}
 #endif /* !_WIN32 */
 
 int main(int argc, char **argv)
@@ -166,6 +240,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(removed_closed_and_reused_number_keeps_its_events, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(reused_number_while_a_dup_keeps_the_old_socket_readable, sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(remove_close_reuse_and_add_inside_one_callback, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(removed_and_added_again_while_open_hears_only_the_new_channel, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(a_removed_socket_whose_peer_goes_away_stays_quiet, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(a_removed_socket_closed_in_a_dup_whose_peer_goes_away_stays_quiet, sup_setup, sup_teardown),
     };
     // clang-format on
     return sup_main(argc, argv, "faults.reuse", tests, sizeof tests / sizeof tests[0], 1);
