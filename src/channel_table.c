@@ -55,6 +55,9 @@ int rx_table_reserve(rx_table *t)
 {
     if (t->count >= RX_CHN_MAX)
         return REACTOR_ENOSPC;
+    /* Room already (every add but those that double an array): no call, no empty memset. */
+    if (t->count < t->cap && t->num_cap > t->cap && (t->count + 1) * 2 <= t->hash_cap)
+        return 0;
     int err = rx_grow(t->alloc, (void **)&t->rec, &t->cap, t->count + 1, sizeof *t->rec,
                       TABLE__MIN_CAP);
     if (err)

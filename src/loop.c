@@ -45,6 +45,8 @@ struct reactor {
  * callback's add may grow it while the loop dispatches from it. */
 static int loop__reserve_ready(reactor_t *r, uint32_t cap)
 {
+    if (cap < r->ready.cap) /* room for cap + 1 entries: every add but a growing one */
+        return 0;
 #if defined(RX_HAVE_EPOLL)
     if (r->ops->sink == RX_SINK_EPOLL)
         return rx_resize(&r->alloc, (void **)&r->ready.ev, &r->ready.cap, cap + 1,
