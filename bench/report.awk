@@ -1,4 +1,4 @@
-# report.awk - medians.tsv (workload case impl metric median unit runs) to the Markdown report
+# report.awk - medians.tsv (workload case impl metric median unit runs min max) to the Markdown report
 # of scripts/bench.sh, plus the plot's data file. Each implementation's ratio is to its floor:
 # raw-epoll for the epoll loops, raw-poll for reactor-poll; timers have no raw floor, so
 # their ratio is to libuv (the target names libuv).
@@ -31,6 +31,8 @@ BEGIN {
     if (!(key in seen)) { seen[key] = 1; rows[$1] = rows[$1] (rows[$1] == "" ? "" : "\034") $2 }
     m[$1, $2, $3, $4] = $5
     runs[$1, $2, $3, $4] = $7
+    lo[$1, $2, $3, $4] = ($8 == "" ? $5 : $8)
+    hi[$1, $2, $3, $4] = ($9 == "" ? $5 : $9)
 }
 function floor_of(wl, impl) {
     if (wl == "timers") return "libuv"
@@ -187,6 +189,38 @@ END {
     }
     print ""
     print "Each cell is the median of the runs; runs per cell: " runs["idle", "N=9000 A=100", "raw-epoll", "iteration"] "."
+
+    # ---- rank ----
+    print ""
+    print "### reactor-epoll against the peers, row by row"
+    print ""
+    print "The peers are " peerlist() ". First: the lowest median. Within the spread: behind the"
+    print "leader's median, but reactor-epoll's fastest run was no slower than the leader's"
+    print "slowest run (the two ranges of runs overlap). Behind: neither."
+    print ""
+    print "| row | reactor-epoll (runs' range) | leader (runs' range) | verdict |"
+    print "| --- | --- | --- | --- |"
+    for (wi = 1; wi <= nw; wi++) {
+        wl = word[wi]
+        n = split(rows[wl], cs, "\034")
+        for (j = 1; j <= n; j++) {
+            c = cs[j]; met = metric_of(wl, c)
+            if (!((wl, c, "reactor-epoll", met) in m)) continue
+            me = m[wl, c, "reactor-epoll", met]; lead = ""
+            for (p = 1; p <= npeer; p++) {
+                peer = peers[p]
+                if ((wl, c, peer, met) in m && (lead == "" || m[wl, c, peer, met] < m[wl, c, lead, met])) lead = peer
+            }
+            mine = fmt(me, "ns") " (" fmt(lo[wl, c, "reactor-epoll", met], "ns") " - " fmt(hi[wl, c, "reactor-epoll", met], "ns") ")"
+            if (lead == "" || me <= m[wl, c, lead, met]) {
+                print "| " wl " " c " | " mine " | " (lead == "" ? "—" : lead " " fmt(m[wl, c, lead, met], "ns")) " | **first** |"
+                continue
+            }
+            theirs = lead " " fmt(m[wl, c, lead, met], "ns") " (" fmt(lo[wl, c, lead, met], "ns") " - " fmt(hi[wl, c, lead, met], "ns") ")"
+            v = (lo[wl, c, "reactor-epoll", met] <= hi[wl, c, lead, met]) ? "within the spread" : sprintf("**behind**, %.2fx", me / m[wl, c, lead, met])
+            print "| " wl " " c " | " mine " | " theirs " | " v " |"
+        }
+    }
 }
 function peerlist(    p, s) {
     for (p = 1; p <= npeer; p++) s = s (p == 1 ? "" : p == npeer ? " and " : ", ") peers[p]

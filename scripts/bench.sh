@@ -173,7 +173,7 @@ mapfile -t impls < <("$bin/bench_idle" --list)
 grep '^RESULT' "$raw" | cut -f2- |
     sort -t"$(printf '\t')" -k1,1 -k2,2 -k3,3 -k4,4 -k5,5g |
     awk -F'\t' -v OFS='\t' '
-        function flush() { if (cnt) print key, v[int((cnt + 1) / 2)], unit, cnt }
+        function flush() { if (cnt) print key, v[int((cnt + 1) / 2)], unit, cnt, v[1], v[cnt] }
         { k = $1 OFS $2 OFS $3 OFS $4
           if (k != key) { flush(); key = k; cnt = 0 }
           v[++cnt] = $5; unit = $6 }
