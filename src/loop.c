@@ -521,7 +521,7 @@ uint64_t reactor_now(const reactor_t *r)
     return r ? r->now_ns / LOOP__MS : 0;
 }
 
-/* Async-signal-safe: a lock-free atomic and one write (which keeps errno, see wakeup.c). */
+/* Async-signal-safe: lock-free atomics and at most one write (which keeps errno, see wakeup.c). */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "reactor_wakeup must stay async-signal-safe");
 
 int reactor_wakeup(reactor_t *r)
