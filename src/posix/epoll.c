@@ -212,10 +212,10 @@ static int epoll__poll(void *be, int timeout_ms, rx_sink *sink)
         return REACTOR_ESYS;
     }
     /* The entries stay as the kernel wrote them, in its order; only the wake-up's and a parked
-     * watch's last report are taken out (data 0 and EPOLL__PARKED: d + 1 <= 1). One compare
-     * per entry until the first of them. */
+     * watch's last report are taken out. A channel ID is below 2^48, so as a signed number it
+     * is positive and those two (0, all ones) are not: one test per entry until the first. */
     int k = 0;
-    while (k < n && ev[k].data.u64 + 1 > 1)
+    while (k < n && (int64_t)ev[k].data.u64 > 0)
         k++;
     for (int i = k; i < n; i++) {
         uint64_t d = ev[i].data.u64;
