@@ -40,4 +40,17 @@ static inline uint64_t rx_clock_ns(void)
 #endif
 }
 
+/* A hint inside a spin-wait: lets the sibling hyperthread run and eases the memory order
+ * machinery. Nothing where no hint is known. */
+static inline void rx_cpu_relax(void)
+{
+#if defined(_MSC_VER)
+    YieldProcessor();
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif

@@ -3,6 +3,7 @@
  * before the next, so every burst needs at least one callback after it: a lost wake-up hangs a
  * thread (caught by its deadline), a coalesced one is fine. Run under TSan by the tsan preset. */
 #include "fixture.h"
+#include "quiet.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -185,11 +186,75 @@ static void wakeup_storm_from_8_threads_while_channels_churn_loses_no_wakeup(voi
     assert_int_equal(sup_stats(f).channels, 0);
 }
 
+/* ---- after a run of wake-ups, the loop sleeps again ---- */
+
+typedef struct st__pong {
+    sup_loop *f;
+    atomic_int acked;
+    int rounds, timeouts, errors;
+} st__pong;
+
+static void st__pong_cb(reactor_t *r, void *arg)
+{
+    (void)r;
+    st__pong *p = arg;
+    atomic_fetch_add(&p->acked, 1);
+}
+
+/* One wake-up at a time, each after the loop acknowledged the last: the loop spins briefly
+ * after each before it blocks (loop.c, LOOP__SPIN_NS), which is what makes this handshake cheap. */
+static void st__ping(void *arg)
+{
+    st__pong *p = arg;
+    for (int i = 1; i <= p->rounds; i++) {
+        if (reactor_wakeup(p->f->r) != 0)
+            p->errors++;
+        uint64_t t0 = sup_clock_ns();
+        while (atomic_load(&p->acked) < i) {
+            if (sup_clock_ns() - t0 > 5000000000ull) {
+                p->timeouts++;
+                return;
+            }
+        }
+    }
+}
+
+static int st__pong_done(void *ctx)
+{
+    st__pong *p = ctx;
+    return atomic_load(&p->acked) >= p->rounds || p->timeouts;
+}
+
+/* The spin that follows a wake-up is bounded: with no further wake-up the loop blocks, and a
+ * window of waiting costs it no CPU. */
+static void after_a_run_of_wakeups_the_loop_sleeps_again(void **state)
+{
+    sup_loop *f = *state;
+    static st__pong p;
+    memset(&p, 0, sizeof p);
+    p.f = f;
+    p.rounds = 2000;
+    atomic_init(&p.acked, 0);
+    sup_loop_open(f, st__pong_cb, &p);
+    sup_thread *th = sup_thread_start(st__ping, &p);
+    assert_non_null(th);
+    int ok = sup_run_until(f, st__pong_done, &p, 20000);
+    sup_thread_join(th);
+    assert_true(ok);
+    assert_int_equal(p.timeouts, 0);
+    assert_int_equal(p.errors, 0);
+    assert_int_equal(atomic_load(&p.acked), p.rounds);
+    fq_window w = fq_run_window(f, 200, 1000);
+    fq_assert_quiet(&w, 1);
+    assert_int_equal(atomic_load(&p.acked), p.rounds); /* none invented */
+}
+
 int main(int argc, char **argv)
 {
     // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(wakeup_storm_from_8_threads_while_channels_churn_loses_no_wakeup, sup_setup_bare, sup_teardown),
+        cmocka_unit_test_setup_teardown(after_a_run_of_wakeups_the_loop_sleeps_again, sup_setup_bare, sup_teardown),
     };
     // clang-format on
     return sup_main(argc, argv, "faults.storm", tests, sizeof tests / sizeof tests[0], 1);
