@@ -267,17 +267,24 @@ static void a_running_loop_survives_descriptor_exhaustion_and_recovers(void **st
 /* POSIX: the descriptor is closed but its socket lives on in a dup (or a forked child). The
  * application removes the channel and keeps the dup: the loop must not keep reporting the
  * dead registration, neither to a callback nor as a spin of dropped reports. */
-static void closed_and_removed_while_a_dup_lives_leaves_the_loop_quiet(void **state)
+/* A new pair whose sv[0] also lives in a dup (closed at teardown), registered for READABLE. */
+static void fd__add_with_a_dup(sup_loop *f, reactor_socket_t sv[2], sup_probe *p,
+                               reactor_chn_t *chn)
 {
-    sup_loop *f = *state;
-    reactor_socket_t sv[2];
     sup_new_pair(f, sv);
     int dup_fd = dup(sv[0]);
     assert_true(dup_fd >= 0);
     sup_track(f, dup_fd);
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, p, chn), 0);
+}
+
+static void closed_and_removed_while_a_dup_lives_leaves_the_loop_quiet(void **state)
+{
+    sup_loop *f = *state;
+    reactor_socket_t sv[2];
     sup_probe p = {0};
     reactor_chn_t chn;
-    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &p, &chn), 0);
+    fd__add_with_a_dup(f, sv, &p, &chn);
     /* A bystander channel, idle during the window: it must survive a rebuild of the set. */
     reactor_socket_t other[2];
     sup_new_pair(f, other);
@@ -325,13 +332,9 @@ static void a_rebuilt_set_delivers_no_wakeup_twice(void **state)
     assert_int_equal(reactor_run_timeout(f->r, 1000), 0);
     assert_int_equal(wakes, 1);
     reactor_socket_t sv[2];
-    sup_new_pair(f, sv);
-    int dup_fd = dup(sv[0]);
-    assert_true(dup_fd >= 0);
-    sup_track(f, dup_fd);
     sup_probe p = {0};
     reactor_chn_t chn;
-    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &p, &chn), 0);
+    fd__add_with_a_dup(f, sv, &p, &chn);
     assert_int_equal(sup_send(sv[1], "data", 4), 4);
     sup_close_now(f, sv[0]);
     assert_int_equal(reactor_remove(f->r, chn), 0);
