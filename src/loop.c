@@ -24,7 +24,7 @@ struct reactor {
     uint64_t now_ns;
     reactor_wakeup_cb on_wakeup;
     void *wakeup_arg;
-    atomic_int wake_pending; /* a wake-up the loop has not consumed */
+    atomic_int wake_pending; /* a wake-up the loop has not consumed: LOOP__WAKE_* */
     atomic_int awake;        /* 1: the loop thread reads wake_pending before it next waits */
     int spin;                /* the last wait ended with a wake-up: spin before the next */
     void *data;              /* reactor_set_data */
@@ -40,6 +40,13 @@ struct reactor {
 /* reactor_run_timeout's iteration: one wait, bounded by its own timeout. */
 #define LOOP__BOUNDED 3
 #define LOOP__MS 1000000u
+/* wake_pending: none; pending (signalled, or the loop was awake and will see it); pending but
+ * its signal failed, so the next reactor_wakeup must signal again. The loop treats any non-zero
+ * value as pending; a failed signal never clears the flag, which could erase a wake-up that
+ * skipped the kernel meanwhile. */
+#define LOOP__WAKE_NONE 0
+#define LOOP__WAKE_PENDING 1
+#define LOOP__WAKE_UNSIGNALLED 2
 
 /* Room in the sink for cap channels: pairs, or epoll_wait's entries plus one for the wake-up
  * (the epoll backend keeps no array of its own). rx_resize keeps what the buffer holds, so a
@@ -138,7 +145,7 @@ int rx_create_with(reactor_t **out, const reactor_options_t *opts, const rx_back
     r->ops = ops;
     r->on_wakeup = opts ? opts->on_wakeup : NULL;
     r->wakeup_arg = opts ? opts->wakeup_arg : NULL;
-    atomic_init(&r->wake_pending, 0);
+    atomic_init(&r->wake_pending, LOOP__WAKE_NONE);
     atomic_init(&r->awake, 0);
     int err = ops->init(&r->be, &r->alloc);
     if (err)
@@ -437,12 +444,23 @@ static int loop__take_wakeup(reactor_t *r)
 {
     if (!r->ready.woken && !atomic_load_explicit(&r->wake_pending, memory_order_relaxed))
         return 0;
-    return atomic_exchange(&r->wake_pending, 0);
+    return atomic_exchange(&r->wake_pending, LOOP__WAKE_NONE) != LOOP__WAKE_NONE;
+}
+
+/* A signal of the backend failed: the wake-up stays pending, and the next reactor_wakeup signals
+ * again (unless the loop took it meanwhile). */
+static void loop__signal_failed(reactor_t *r)
+{
+    int expected = LOOP__WAKE_PENDING;
+    atomic_compare_exchange_strong(&r->wake_pending, &expected, LOOP__WAKE_UNSIGNALLED);
 }
 
 /* mode: a reactor_run_mode, or LOOP__BOUNDED (waits at most bound ms, once). */
 static int loop__iterate(reactor_t *r, int mode, int bound)
 {
+    /* Awake from here to the next loop__before_wait: a wake-up meanwhile needs no system call
+     * (loop__finish cleared this when the last run returned). */
+    atomic_store_explicit(&r->awake, 1, memory_order_relaxed);
     r->now_ns = rx_clock_ns();
     uint64_t until = bound > 0 ? r->now_ns + (uint64_t)bound * LOOP__MS : r->now_ns;
     int timeout = loop__timeout(r, mode, bound);
@@ -501,8 +519,8 @@ static int loop__finish(reactor_t *r, int err)
      * A wake-up that came while the loop was awake skipped the kernel; signal it now, so that
      * wait ends (the next run delivers it). */
     atomic_store(&r->awake, 0);
-    if (atomic_load(&r->wake_pending))
-        (void)r->ops->wakeup(r->be);
+    if (atomic_load(&r->wake_pending) && r->ops->wakeup(r->be) != 0)
+        loop__signal_failed(r);
     return err ? err : loop__alive(r);
 }
 
@@ -555,13 +573,13 @@ int reactor_wakeup(reactor_t *r)
     /* Coalesce: only the first wake-up since the loop last consumed one can reach the kernel,
      * and not even that one while the loop is awake: it looks at wake_pending before it waits
      * (loop__before_wait) and before a run returns (loop__finish). */
-    if (atomic_exchange(&r->wake_pending, 1))
+    if (atomic_exchange(&r->wake_pending, LOOP__WAKE_PENDING) == LOOP__WAKE_PENDING)
         return 0;
     if (atomic_load(&r->awake))
         return 0;
     int err = r->ops->wakeup(r->be);
     if (err)
-        atomic_store(&r->wake_pending, 0);
+        loop__signal_failed(r);
     return err;
 }
 
@@ -625,7 +643,7 @@ int reactor_fork(reactor_t *r)
     if (err)
         return loop__failed(r, err);
     /* A wake-up the parent had pending stays the parent's. */
-    atomic_store(&r->wake_pending, 0);
+    atomic_store(&r->wake_pending, LOOP__WAKE_NONE);
     atomic_store(&r->awake, 0);
     loop__readd(r);
     return 0;

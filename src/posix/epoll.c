@@ -116,8 +116,9 @@ static int epoll__add(void *be, uint32_t slot, rx_id id, reactor_socket_t s, uns
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, s, &ev) == 0)
         return 0;
     /* EEXIST: no live channel has s (the table checked), so this open file is still in the set,
-     * parked by an earlier reactor_remove (epoll__remove): arm it again under the new ID. */
-    if (errno == EEXIST && epoll_ctl(p->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
+     * parked by an earlier reactor_remove (epoll__remove): arm it again under the new ID. Unless
+     * s is the loop's own eventfd (an application bug): that stays the wake-up. */
+    if (errno == EEXIST && s != p->wake.rfd && epoll_ctl(p->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
         return 0;
     return epoll__error(p, errno);
 }

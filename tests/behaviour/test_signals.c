@@ -3,6 +3,7 @@
 #include "fixture.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 
@@ -99,7 +100,8 @@ static void a_signal_handler_wakes_the_loop(void **state)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = sg__handler;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART; /* the wake-up, not EINTR, must end the wait */
+    sa.sa_flags = SA_RESTART; /* epoll_wait and poll still end with EINTR; the loop then finds
+                                 the wake-up pending (the next case needs the signal itself) */
     assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
     sup_mark_loop_thread();
     sup_thread *th = sup_thread_start(sg__raise_later, NULL);
@@ -113,10 +115,60 @@ static void a_signal_handler_wakes_the_loop(void **state)
     assert_int_equal(handled, 1);
 }
 
+/* Blocks SIGUSR2 where it runs and raises it in a thread that does not: the handler, and so
+ * reactor_wakeup, run there, and the loop thread's wait is not interrupted. */
+static void sg__raise_in_this_thread(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    sup_sleep_ms(30);
+    raise(SIGUSR2); /* to the calling thread */
+}
+
+/* The handler runs on another thread while the loop thread sleeps: no EINTR ends the wait, so
+ * only the signal reactor_wakeup sends to the kernel can. */
+static void a_signal_handled_on_another_thread_wakes_the_loop(void **state)
+{
+    sup_loop *f = *state;
+    int handled = 0;
+    sup_loop_open(f, sg__on_wakeup, &handled);
+    sg__loop = f->r;
+    sg__flag = 0;
+    sg__rc = 1;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sg__handler;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    sigset_t set, was;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &was), 0);
+    sup_thread *th = sup_thread_start(sg__raise_in_this_thread, NULL);
+    assert_non_null(th);
+    reactor_timer_t t;
+    int deadline = 0;
+    assert_int_equal(reactor_timer_start(f->r, 10000, 0, tm__count, &deadline, &t), 0);
+    int rc = reactor_run(f->r, REACTOR_RUN_ONCE);
+    sup_thread_join(th);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &was, NULL), 0);
+    assert_int_equal(sigaction(SIGUSR2, &old, NULL), 0);
+    assert_int_equal(rc, 1);
+    assert_int_equal(sg__rc, 0);
+    assert_int_equal(handled, 1);
+    assert_int_equal(deadline, 0);
+    assert_int_equal(reactor_timer_stop(f->r, t), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_signal_handler_wakes_the_loop, sup_setup, sup_teardown),
+        cmocka_unit_test_setup_teardown(a_signal_handled_on_another_thread_wakes_the_loop,
+                                        sup_setup, sup_teardown),
         cmocka_unit_test_setup_teardown(once_keeps_waiting_through_interrupted_waits, sup_setup,
                                         sup_teardown),
     };

@@ -75,9 +75,17 @@ static int null__poll(void *be, int timeout_ms, rx_sink *sink)
     return 0;
 }
 
+int sup_null_wakeup_calls;
+int sup_null_wakeup_failures;
+
 static int null__wakeup(void *be)
 {
     (void)be;
+    sup_null_wakeup_calls++;
+    if (sup_null_wakeup_failures > 0) {
+        sup_null_wakeup_failures--;
+        return REACTOR_ESYS;
+    }
     return 0;
 }
 

@@ -8,6 +8,11 @@
 
 extern const rx_backend_ops sup_null_ops;
 
+/* Signals the null backend was asked for, and how many of the next ones fail (ESYS). Test
+ * process state: set them on the thread that runs the loop, with no other thread waking it. */
+extern int sup_null_wakeup_calls;
+extern int sup_null_wakeup_failures;
+
 /* (Re)creates f->r on the null backend with the counting allocator. */
 void sup_loop_open_null(sup_loop *f);
 
