@@ -1,7 +1,6 @@
 /* test_wakeup.c - reactor_wakeup from other threads: it unblocks a waiting iteration, runs the
  * callback on the loop thread, coalesces, and never loses a wake-up published after a drain. */
 #include "fixture.h"
-#include "null_backend.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -269,45 +268,6 @@ static void a_wakeup_from_a_callback_ends_the_next_wait(void **state)
     assert_int_equal(reactor_timer_stop(f->r, w.deadline_timer), 0);
 }
 
-static void wk__count(reactor_t *r, void *arg)
-{
-    (void)r;
-    (*(int *)arg)++;
-}
-
-/* A signal that fails leaves the wake-up pending, and the next reactor_wakeup signals again
- * instead of coalescing behind it (a failed signal must never clear the flag: that could erase
- * a wake-up another thread sent, without a signal, while the loop was awake). */
-static void a_failed_signal_is_sent_again_and_the_wakeup_kept(void **state)
-{
-    sup_loop *f = *state;
-    int calls = 0;
-    reactor_options_t opts;
-    memset(&opts, 0, sizeof opts);
-    opts.allocator = &f->alloc.fn;
-    opts.on_wakeup = wk__count;
-    opts.wakeup_arg = &calls;
-    assert_int_equal(rx_create_with(&f->r, &opts, &sup_null_ops), 0);
-    sup_null_wakeup_calls = 0;
-    sup_null_wakeup_failures = 1;
-    assert_int_equal(reactor_wakeup(f->r), REACTOR_ESYS);
-    assert_int_equal(sup_null_wakeup_calls, 1);
-    assert_int_equal(reactor_wakeup(f->r), 0); /* signals again */
-    assert_int_equal(sup_null_wakeup_calls, 2);
-    assert_int_equal(reactor_wakeup(f->r), 0); /* now it coalesces */
-    assert_int_equal(sup_null_wakeup_calls, 2);
-    assert_int_equal(reactor_run(f->r, REACTOR_RUN_NOWAIT), 0);
-    assert_int_equal(calls, 1);
-    /* Failed and not retried: still delivered (the loop finds it pending). */
-    sup_null_wakeup_failures = 1;
-    assert_int_equal(reactor_wakeup(f->r), REACTOR_ESYS);
-    assert_int_equal(reactor_run(f->r, REACTOR_RUN_NOWAIT), 0);
-    assert_int_equal(calls, 2);
-    assert_int_equal(reactor_run(f->r, REACTOR_RUN_NOWAIT), 0);
-    assert_int_equal(calls, 2);
-    sup_null_wakeup_failures = 0;
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -326,8 +286,6 @@ int main(int argc, char **argv)
                                         sup_teardown),
         cmocka_unit_test_setup_teardown(a_wakeup_from_a_callback_ends_the_next_wait, sup_setup,
                                         sup_teardown),
-        cmocka_unit_test_setup_teardown(a_failed_signal_is_sent_again_and_the_wakeup_kept,
-                                        sup_setup_bare, sup_teardown),
     };
     return sup_main(argc, argv, "behaviour.wakeup", tests, sizeof tests / sizeof tests[0], 1);
 }
