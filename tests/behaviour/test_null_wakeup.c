@@ -6,12 +6,6 @@
 
 #include <string.h>
 
-static void nw__count(reactor_t *r, void *arg)
-{
-    (void)r;
-    (*(int *)arg)++;
-}
-
 /* A signal that fails leaves the wake-up pending, and the next reactor_wakeup signals again
  * instead of coalescing behind it (a failed signal must never clear the flag: that could erase
  * a wake-up another thread sent, without a signal, while the loop was awake). */
@@ -22,7 +16,7 @@ static void a_failed_signal_is_sent_again_and_the_wakeup_kept(void **state)
     reactor_options_t opts;
     memset(&opts, 0, sizeof opts);
     opts.allocator = &f->alloc.fn;
-    opts.on_wakeup = nw__count;
+    opts.on_wakeup = sup_count_wakeup;
     opts.wakeup_arg = &calls;
     assert_int_equal(rx_create_with(&f->r, &opts, &sup_null_ops), 0);
     sup_null_wakeup_calls = 0;

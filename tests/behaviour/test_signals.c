@@ -75,6 +75,17 @@ static void sg__handler(int sig)
     errno = saved;
 }
 
+/* Installs sg__handler for SIGUSR2; *old gets the previous action back to restore. */
+static void sg__install(int flags, struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sg__handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = flags;
+    assert_int_equal(sigaction(SIGUSR2, &sa, old), 0);
+}
+
 static void sg__on_wakeup(reactor_t *r, void *arg)
 {
     (void)r;
@@ -96,13 +107,10 @@ static void a_signal_handler_wakes_the_loop(void **state)
     sup_loop_open(f, sg__on_wakeup, &handled);
     sg__loop = f->r;
     sg__flag = 0;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = sg__handler;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART; /* epoll_wait and poll still end with EINTR; the loop then finds
-                                 the wake-up pending (the next case needs the signal itself) */
-    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    struct sigaction old;
+    /* SA_RESTART: epoll_wait and poll still end with EINTR, and the loop then finds the
+     * wake-up pending (the next case needs the signal itself). */
+    sg__install(SA_RESTART, &old);
     sup_mark_loop_thread();
     sup_thread *th = sup_thread_start(sg__raise_later, NULL);
     assert_non_null(th);
@@ -138,11 +146,8 @@ static void a_signal_handled_on_another_thread_wakes_the_loop(void **state)
     sg__loop = f->r;
     sg__flag = 0;
     sg__rc = 1;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = sg__handler;
-    sigemptyset(&sa.sa_mask);
-    assert_int_equal(sigaction(SIGUSR2, &sa, &old), 0);
+    struct sigaction old;
+    sg__install(0, &old);
     sigset_t set, was;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR2);

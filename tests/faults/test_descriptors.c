@@ -314,12 +314,6 @@ static void closed_and_removed_while_a_dup_lives_leaves_the_loop_quiet(void **st
     assert_int_equal(q.calls, 1);
     assert_int_equal(reactor_remove(f->r, other_chn), 0);
 }
-static void fd__count_wakeups(reactor_t *r, void *arg)
-{
-    (void)r;
-    (*(int *)arg)++;
-}
-
 /* The ghost rebuild makes a new set and adds the wake-up descriptor to it again; a wake-up the
  * loop consumed long before must not be delivered a second time (epoll's eventfd is never read
  * back, so the new set finds it signalled). */
@@ -327,7 +321,7 @@ static void a_rebuilt_set_delivers_no_wakeup_twice(void **state)
 {
     sup_loop *f = *state;
     int wakes = 0;
-    sup_loop_open(f, fd__count_wakeups, &wakes);
+    sup_loop_open(f, sup_count_wakeup, &wakes);
     assert_int_equal(reactor_wakeup(f->r), 0);
     assert_int_equal(reactor_run_timeout(f->r, 1000), 0);
     assert_int_equal(wakes, 1);

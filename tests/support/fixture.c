@@ -248,6 +248,12 @@ void sup_probe_cb(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg)
     p->chn = chn;
 }
 
+void sup_count_wakeup(reactor_t *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+}
+
 void sup_assert_loop_works(sup_loop *f)
 {
     reactor_socket_t sv[2];

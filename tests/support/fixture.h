@@ -72,6 +72,8 @@ typedef struct sup_probe {
     reactor_chn_t chn;
 } sup_probe;
 void sup_probe_cb(reactor_t *r, reactor_chn_t chn, unsigned events, void *arg);
+/* An on_wakeup callback that counts its calls in the int at arg. */
+void sup_count_wakeup(reactor_t *r, void *arg);
 
 /* Default wait bound for an event that is expected promptly. */
 #define SUP_WAIT_MS 5000u
