@@ -41,20 +41,34 @@ static void ru__no_rebuild(const sup_loop *f)
     assert_int_equal(st.stale_completions, 0);
 }
 
-static void removed_closed_and_reused_number_keeps_its_events(void **state)
+/* A new pair whose sv[0] (also in a dup when with_dup) is added for old, removed and closed;
+ * a new socket takes its number and is added for neu as *b. Returns the new socket's peer. */
+static reactor_socket_t ru__reuse_number(sup_loop *f, reactor_socket_t sv[2], int with_dup,
+                                         sup_probe *old, sup_probe *neu, reactor_chn_t *b)
 {
-    sup_loop *f = *state;
-    reactor_socket_t sv[2];
     sup_new_pair(f, sv);
-    sup_probe old = {0}, neu = {0};
+    if (with_dup) {
+        int dup_fd = dup(sv[0]);
+        assert_true(dup_fd >= 0);
+        sup_track(f, dup_fd);
+    }
     reactor_chn_t a;
-    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &old, &a), 0);
+    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, old, &a), 0);
     reactor_socket_t num = sv[0];
     assert_int_equal(reactor_remove(f->r, a), 0);
     sup_close_now(f, sv[0]);
     reactor_socket_t peer = ru__new_socket_on(f, num);
+    assert_int_equal(reactor_add(f->r, num, REACTOR_READABLE, sup_probe_cb, neu, b), 0);
+    return peer;
+}
+
+static void removed_closed_and_reused_number_keeps_its_events(void **state)
+{
+    sup_loop *f = *state;
+    reactor_socket_t sv[2];
+    sup_probe old = {0}, neu = {0};
     reactor_chn_t b;
-    assert_int_equal(reactor_add(f->r, num, REACTOR_READABLE, sup_probe_cb, &neu, &b), 0);
+    reactor_socket_t peer = ru__reuse_number(f, sv, 0, &old, &neu, &b);
     sup_send_byte(peer);
     assert_true(sup_run_until_count(f, &neu.calls, 1, SUP_WAIT_MS));
     assert_int_equal(neu.last, REACTOR_READABLE);
@@ -68,20 +82,11 @@ static void reused_number_while_a_dup_keeps_the_old_socket_readable(void **state
 {
     sup_loop *f = *state;
     reactor_socket_t sv[2];
-    sup_new_pair(f, sv);
-    int dup_fd = dup(sv[0]);
-    assert_true(dup_fd >= 0);
-    sup_track(f, dup_fd);
     sup_probe old = {0}, neu = {0};
-    reactor_chn_t a;
-    assert_int_equal(reactor_add(f->r, sv[0], REACTOR_READABLE, sup_probe_cb, &old, &a), 0);
-    reactor_socket_t num = sv[0];
-    assert_int_equal(reactor_remove(f->r, a), 0);
-    sup_close_now(f, sv[0]);
-    reactor_socket_t peer = ru__new_socket_on(f, num);
     reactor_chn_t b;
-    assert_int_equal(reactor_add(f->r, num, REACTOR_READABLE, sup_probe_cb, &neu, &b), 0);
-    sup_send_byte(sv[1]); /* towards the old socket, alive in dup_fd */
+    reactor_socket_t peer = ru__reuse_number(f, sv, 1, &old, &neu, &b);
+    reactor_socket_t num = sv[0]; /* the number, now the new socket's */
+    sup_send_byte(sv[1]);         /* towards the old socket, alive in the dup */
     sup_send_byte(peer);
     assert_true(sup_run_until_count(f, &neu.calls, 1, SUP_WAIT_MS));
     assert_int_equal(old.calls, 0);
